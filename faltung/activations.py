@@ -174,6 +174,9 @@ def get(identifier):
             return _BY_NAME[key]()
         raise ValueError(
             f"unknown activation {identifier!r}: expected one of {sorted(_BY_NAME)}")
+    for name, function in _FUNCTIONS.items():  # Keras's activation=keras.activations.relu
+        if identifier is function:
+            return _BY_NAME[name]()
     raise ValueError(f"activation: expected a name or an ActivationFunction, got {identifier!r}")
 
 
@@ -196,3 +199,6 @@ def tanh(x):
 
 def softmax(x, axis=-1):
     return Softmax(axis).forward(x)
+
+
+_FUNCTIONS = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax}

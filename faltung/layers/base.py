@@ -188,6 +188,39 @@ class Layer:
             raise ValueError(f"{self.name}: expected {channels} input channels (last axis), "
                              f"got shape {tuple(x.shape)}")
 
+    # ---- graph view (set when the layer is called on symbolic tensors) ---------------
+    def _first_node(self, what):
+        if not self._inbound_nodes:
+            raise ValueError(f"{self.name}: has no {what} yet: call it on a faltung.Input "
+                             "(or build the model that contains it) first")
+        return self._inbound_nodes[0]
+
+    @property
+    def input(self):
+        """The symbolic input tensor(s) of the layer's first call in a model graph."""
+        node = self._first_node("input")
+        return list(node.inputs) if node.multi_input else node.inputs[0]
+
+    @property
+    def output(self):
+        """The symbolic output tensor of the layer's first call (Keras's ``layer.output``)."""
+        return self._first_node("output").output
+
+    @property
+    def output_shape(self):
+        """Output shape with ``None`` batch: from the graph if wired, else from ``input_shape``."""
+        if getattr(self, "_output_shape", None) is not None:
+            return self._output_shape
+        if self._inbound_nodes:
+            return self._inbound_nodes[0].output.shape
+        if self.input_shape is None:
+            raise ValueError(f"{self.name}: output_shape is unknown until the layer is built")
+        return tuple(self.compute_output_shape(self.input_shape))
+
+    @output_shape.setter
+    def output_shape(self, value):
+        self._output_shape = value
+
     # ---- config ---------------------------------------------------------------------
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name}

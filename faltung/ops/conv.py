@@ -1,0 +1,169 @@
+"""2-D convolution and transposed convolution: forward and backward, NHWC.
+
+  ``y, cache = conv2d_forward(x, w, b, strides, padding, dilation_rate)``   x: (N, H, W, C), w: (kh, kw, C, F)
+  ``dx, dw, db = conv2d_backward(dy, cache)``
+  ``y, cache = conv2d_transpose_forward(x, w, b, strides, padding, output_padding, dilation_rate)``
+                                                                           x: (N, H, W, C), w: (kh, kw, F, C)
+  ``dx, dw, db = conv2d_transpose_backward(dy, cache)``
+
+Three kernels do all the work, here as im2col + one GEMM (the fast path) and in
+``reference.py`` as loops (``faltung.config.implementation()`` picks one):
+
+  conv_forward      Y  = xcorr(X, W)                  formula 2.4 of seed 004
+  conv_weight_grad  dW = xcorr(X, dY)                 formula 3.10
+  conv_data_grad    dX = full_conv(dY, rot180(W))     formula 3.11
+
+A transposed convolution is the same three kernels the other way round: its forward is
+the data gradient of a convolution (``y = Kᵀx``, eq. 2.8), its backward the forward
+(``dx = K dy``) plus the weight gradient with the roles of x and dy swapped.
+"""
+import sys
+
+import numpy as np
+
+from .. import config
+from .im2col import col2im, crop, effective_size, im2col, output_hw, pad, resolve_padding
+
+_NO_PADS = ((0, 0), (0, 0))
+
+
+# ---- the fast kernels: im2col + GEMM ------------------------------------------------------
+def _is_pointwise(kernel_hw, strides, pads):
+    """A 1x1 kernel with stride 1 and no padding: the convolution is a plain matmul over pixels."""
+    return kernel_hw == (1, 1) and tuple(strides) == (1, 1) and pads == _NO_PADS
+
+
+def conv_forward(x, w, pads, strides, dilation):
+    """``Y = cols(X) @ W`` with ``cols: (N*OH*OW, kh*kw*C)``. Returns ``(y, cols)``; ``cols`` feeds dW."""
+    kh, kw, c, f = w.shape
+    if _is_pointwise((kh, kw), strides, pads):
+        out_hw, cols = x.shape[1:3], x.reshape(-1, c)
+    else:
+        out_hw = output_hw(x.shape[1:3], (kh, kw), strides, pads, dilation)
+        cols = im2col(pad(x, pads), (kh, kw), out_hw, strides, dilation)
+    y = cols @ w.reshape(kh * kw * c, f)
+    return y.reshape(x.shape[0], out_hw[0], out_hw[1], f), cols
+
+
+def conv_weight_grad(cols, dy, w_shape, pads, strides, dilation):
+    """``dW = colsᵀ @ dY``: formula 3.10 with the windows already laid out as rows."""
+    return (cols.T @ dy.reshape(-1, w_shape[3])).reshape(w_shape)
+
+
+def conv_data_grad(dy, w, x_shape, pads, strides, dilation):
+    """``dX`` either as col2im(dY @ Wᵀ) or, for stride 1 and F <= C, as full_conv(dY, rot180(W)).
+
+    Both are one GEMM of the same size; the convolution form moves ``kh*kw*F`` numbers per
+    pixel instead of ``kh*kw*C`` and needs no accumulation, so it wins when F <= C.
+    """
+    kh, kw, c, f = w.shape
+    if _is_pointwise((kh, kw), strides, pads):
+        return (dy.reshape(-1, f) @ w.reshape(c, f).T).reshape(x_shape)
+    (top, bottom), (left, right) = pads
+    keh, kew = effective_size(kh, dilation[0]), effective_size(kw, dilation[1])
+    full_pads = ((keh - 1 - top, keh - 1 - bottom), (kew - 1 - left, kew - 1 - right))
+    if tuple(strides) == (1, 1) and f <= c and min(min(full_pads)) >= 0:
+        w_rot180 = np.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))  # (kh, kw, F, C)
+        dx, _ = conv_forward(dy, w_rot180, full_pads, (1, 1), dilation)
+        return dx
+    dcols = dy.reshape(-1, f) @ w.reshape(kh * kw * c, f).T
+    padded_shape = (x_shape[0], x_shape[1] + top + bottom, x_shape[2] + left + right, c)
+    dxp = col2im(dcols, padded_shape, (kh, kw), dy.shape[1:3], strides, dilation)
+    return dxp if pads == _NO_PADS else np.ascontiguousarray(crop(dxp, pads, x_shape[1:3]))
+
+
+def _kernels():
+    """This module (fast) or ``reference``, as ``faltung.config.implementation()`` says."""
+    if config.implementation() == "reference":
+        from . import reference
+        return reference
+    return sys.modules[__name__]
+
+
+# ---- checks and sizes ----------------------------------------------------------------------
+def _check_operands(op, x, w, channel_axis):
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected input of rank 4 (N, H, W, C), got shape {x.shape}")
+    if w.ndim != 4:
+        raise ValueError(f"{op}: expected a kernel of rank 4, got shape {w.shape}")
+    if x.shape[3] != w.shape[channel_axis]:
+        raise ValueError(f"{op}: expected {w.shape[channel_axis]} input channels for kernel "
+                         f"{w.shape}, got input of shape {x.shape}")
+
+
+def conv2d_transpose_output_hw(in_hw, kernel_hw, strides, padding, output_padding=None, dilation=(1, 1)):
+    """Keras's output size of a transposed convolution.
+
+    valid: ``H*s + max(k_eff - s, 0)``; same: ``H*s``; with ``output_padding`` p:
+    ``(H - 1)*s + k_eff - 2*pad + p`` where pad is 0 (valid) or ``k_eff // 2`` (same).
+    """
+    sizes = []
+    for axis, (n, k, s, d) in enumerate(zip(in_hw, kernel_hw, strides, dilation)):
+        k_eff = effective_size(k, d)
+        if output_padding is None:
+            sizes.append(n * s + max(k_eff - s, 0) if padding == "valid" else n * s)
+        else:
+            half = 0 if padding == "valid" else k_eff // 2
+            sizes.append((n - 1) * s + k_eff - 2 * half + output_padding[axis])
+    return tuple(sizes)
+
+
+# ---- public ops: convolution ---------------------------------------------------------------
+def conv2d_forward(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
+    """``y = xcorr(x, w) + b`` (formula 2.4). x: (N, H, W, C), w: (kh, kw, C, F), b: (F,) -> y: (N, OH, OW, F)."""
+    _check_operands("conv2d", x, w, channel_axis=2)
+    strides, dilation = tuple(strides), tuple(dilation_rate)
+    pads = resolve_padding(padding, x.shape[1:3], w.shape[:2], strides, dilation)
+    out_hw = output_hw(x.shape[1:3], w.shape[:2], strides, pads, dilation)
+    if min(out_hw) <= 0:
+        raise ValueError(f"conv2d: expected an input of at least the (dilated) kernel size "
+                         f"{w.shape[:2]} with padding {padding!r}, got input of shape {x.shape}")
+    kernels = _kernels()
+    y, saved = kernels.conv_forward(x, w, pads, strides, dilation)
+    if b is not None:
+        y += b  # in place on the fresh GEMM output
+    cache = (kernels, saved, w, x.shape, pads, strides, dilation, b is not None)
+    return y, cache
+
+
+def conv2d_backward(dy, cache):
+    """``dW = xcorr(X, dY)`` (3.10), ``dX = full_conv(dY, rot180(W))`` (3.11), ``db = Σ dY``."""
+    kernels, saved, w, x_shape, pads, strides, dilation, has_bias = cache
+    dw = kernels.conv_weight_grad(saved, dy, w.shape, pads, strides, dilation)
+    dx = kernels.conv_data_grad(dy, w, x_shape, pads, strides, dilation)
+    db = dy.sum(axis=(0, 1, 2)) if has_bias else None
+    return dx, dw, db
+
+
+# ---- public ops: transposed convolution ---------------------------------------------------
+def conv2d_transpose_forward(x, w, b=None, strides=(1, 1), padding="valid", output_padding=None,
+                             dilation_rate=(1, 1)):
+    """``y = Kᵀx + b`` (eq. 2.8): the data gradient of the convolution with kernel w.
+
+    x: (N, H, W, C), w: (kh, kw, F, C) as Keras, b: (F,) -> y: (N, OH, OW, F) with Keras's sizes.
+    """
+    _check_operands("conv2d_transpose", x, w, channel_axis=3)
+    strides, dilation = tuple(strides), tuple(dilation_rate)
+    kernel_hw, f = w.shape[:2], w.shape[2]
+    out_hw = conv2d_transpose_output_hw(x.shape[1:3], kernel_hw, strides, padding, output_padding, dilation)
+    # the convolution that maps y's shape back to x's shape, with its own padding
+    pads = resolve_padding(padding, out_hw, kernel_hw, strides, dilation)
+    if min(out_hw) <= 0 or output_hw(out_hw, kernel_hw, strides, pads, dilation) != x.shape[1:3]:
+        raise ValueError(f"conv2d_transpose: output size {out_hw} (padding {padding!r}, output_padding "
+                         f"{output_padding}) does not map back to the input size {x.shape[1:3]}; "
+                         f"expected 0 <= output_padding < strides {strides}")
+    kernels = _kernels()
+    y = kernels.conv_data_grad(x, w, (x.shape[0],) + out_hw + (f,), pads, strides, dilation)
+    if b is not None:
+        y += b
+    cache = (kernels, x, w, pads, strides, dilation, b is not None)
+    return y, cache
+
+
+def conv2d_transpose_backward(dy, cache):
+    """``dx = conv(dY, W)`` (the forward convolution), ``dW = xcorr(dY, X)``, ``db = Σ dY``."""
+    kernels, x, w, pads, strides, dilation, has_bias = cache
+    dx, saved = kernels.conv_forward(dy, w, pads, strides, dilation)
+    dw = kernels.conv_weight_grad(saved, x, w.shape, pads, strides, dilation)
+    db = dy.sum(axis=(0, 1, 2)) if has_bias else None
+    return dx, dw, db

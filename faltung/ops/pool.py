@@ -1,0 +1,131 @@
+"""Max and average pooling, forward and backward, NHWC.
+
+  ``y, cache = max_pool2d_forward(x, pool_size, strides, padding)``   x: (N, H, W, C) -> y: (N, OH, OW, C)
+  ``dx = max_pool2d_backward(dy, cache)``
+  ``y, cache = avg_pool2d_forward(x, pool_size, strides, padding)``
+  ``dx = avg_pool2d_backward(dy, cache)``
+
+Gradient routing (seed 004, section 3): max pooling sends the gradient to the position
+of each window's maximum only (the first one if several are equal, as TensorFlow and
+PyTorch do); average pooling spreads it evenly over the window's
+real cells ("same" padding cells are not counted, as in Keras).
+
+The fast path loops over the ``ph*pw`` offsets of the window (a handful), each a strided
+slice of the whole batch; when windows do not overlap and nothing is padded, average
+pooling is a reshape and one mean. ``reference.py`` holds the loop-per-window versions.
+"""
+import numpy as np
+
+from .. import config
+from . import reference
+from .im2col import crop, offset_slice, output_hw, pad, resolve_padding
+
+
+def _geometry(op, x, pool_size, strides, padding):
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected input of rank 4 (N, H, W, C), got shape {x.shape}")
+    pool, strides = tuple(pool_size), tuple(pool_size if strides is None else strides)
+    pads = resolve_padding(padding, x.shape[1:3], pool, strides, (1, 1))
+    out_hw = output_hw(x.shape[1:3], pool, strides, pads, (1, 1))
+    if min(out_hw) <= 0:
+        raise ValueError(f"{op}: expected an input of at least the pool size {pool} with padding "
+                         f"{padding!r}, got input of shape {x.shape}")
+    return pool, strides, pads, out_hw
+
+
+def _offsets(pool):
+    return [(i, j) for i in range(pool[0]) for j in range(pool[1])]
+
+
+def _tiles(pool, strides, pads):
+    """Windows that tile the input without overlap or padding: pooling becomes a reshape."""
+    return pool == strides and pads == ((0, 0), (0, 0))
+
+
+# ---- max pooling -----------------------------------------------------------------------------
+def max_pool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid"):
+    """``y[p, q] = max`` of each window. The cache keeps x and y (no copies) for the routing."""
+    pool, strides, pads, out_hw = _geometry("max_pool2d", x, pool_size, strides, padding)
+    if config.implementation() == "reference":
+        return reference.max_pool_forward(x, pool, strides, pads), ("reference", x, pool, strides, pads)
+    xp = pad(x, pads, -np.inf)  # padding cells never win
+    y = offset_slice(xp, 0, 0, out_hw, strides, (1, 1)).copy()
+    for i, j in _offsets(pool)[1:]:
+        np.maximum(y, offset_slice(xp, i, j, out_hw, strides, (1, 1)), out=y)
+    return y, ("fast", xp, y, x.shape, pool, strides, pads)
+
+
+def max_pool2d_backward(dy, cache):
+    """Route each ``dy`` to the cell that was the maximum of its window; every other cell gets 0.
+
+    The argmax is found again from x and y: walking the offsets in order, the first cell
+    equal to the maximum takes the gradient and the window is marked done (``free``).
+    """
+    if cache[0] == "reference":
+        _, x, pool, strides, pads = cache
+        return reference.max_pool_backward(dy, x, pool, strides, pads)
+    _, xp, y, x_shape, pool, strides, pads = cache
+    dxp = np.zeros(xp.shape, dtype=dy.dtype)
+    free = np.ones(y.shape, dtype=bool)  # windows whose maximum has not been found yet
+    hit = np.empty(y.shape, dtype=bool)
+    offsets = _offsets(pool)
+    for k, (i, j) in enumerate(offsets):
+        np.equal(offset_slice(xp, i, j, dy.shape[1:3], strides, (1, 1)), y, out=hit)
+        hit &= free
+        if k < len(offsets) - 1:
+            free ^= hit
+        target = offset_slice(dxp, i, j, dy.shape[1:3], strides, (1, 1))
+        if _tiles(pool, strides, pads):
+            np.multiply(dy, hit, out=target)  # each cell belongs to one window: assign
+        else:
+            target += dy * hit
+    return dxp if pads == ((0, 0), (0, 0)) else np.ascontiguousarray(crop(dxp, pads, x_shape[1:3]))
+
+
+# ---- average pooling -------------------------------------------------------------------------
+def _window_counts(x_shape, pool, strides, pads, out_hw, dtype):
+    """How many real (non-padding) cells each window covers: a scalar, or ``(1, OH, OW, 1)``."""
+    if pads == ((0, 0), (0, 0)):
+        return pool[0] * pool[1]
+    per_axis = []
+    for n, k, s, (before, _), m in zip(x_shape[1:3], pool, strides, pads, out_hw):
+        first = np.arange(m) * s - before  # first input row of each window
+        per_axis.append(np.minimum(first + k, n) - np.maximum(first, 0))
+    return np.multiply.outer(*per_axis).astype(dtype)[None, :, :, None]
+
+
+def avg_pool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid"):
+    """``y[p, q] = mean`` of the real cells of each window."""
+    pool, strides, pads, out_hw = _geometry("avg_pool2d", x, pool_size, strides, padding)
+    if config.implementation() == "reference":
+        return reference.avg_pool_forward(x, pool, strides, pads), ("reference", x.shape, pool, strides, pads)
+    cache = ("fast", x.shape, pool, strides, pads, out_hw)
+    if _tiles(pool, strides, pads):
+        (ph, pw), (oh, ow) = pool, out_hw
+        tiles = x[:, :oh * ph, :ow * pw, :].reshape(x.shape[0], oh, ph, ow, pw, x.shape[3])
+        return tiles.mean(axis=(2, 4), dtype=x.dtype), cache
+    xp = pad(x, pads)
+    y = offset_slice(xp, 0, 0, out_hw, strides, (1, 1)).copy()
+    for i, j in _offsets(pool)[1:]:
+        y += offset_slice(xp, i, j, out_hw, strides, (1, 1))
+    y /= _window_counts(x.shape, pool, strides, pads, out_hw, x.dtype)
+    return y, cache
+
+
+def avg_pool2d_backward(dy, cache):
+    """Spread each ``dy`` evenly: every real cell of its window gets ``dy / count``."""
+    if cache[0] == "reference":
+        _, x_shape, pool, strides, pads = cache
+        return reference.avg_pool_backward(dy, x_shape, pool, strides, pads)
+    _, x_shape, pool, strides, pads, out_hw = cache
+    share = dy / _window_counts(x_shape, pool, strides, pads, out_hw, dy.dtype)
+    (top, bottom), (left, right) = pads
+    dxp = np.zeros((x_shape[0], x_shape[1] + top + bottom, x_shape[2] + left + right, x_shape[3]),
+                   dtype=dy.dtype)
+    for i, j in _offsets(pool):
+        target = offset_slice(dxp, i, j, out_hw, strides, (1, 1))
+        if _tiles(pool, strides, pads):
+            target[...] = share
+        else:
+            target += share
+    return dxp if pads == ((0, 0), (0, 0)) else np.ascontiguousarray(crop(dxp, pads, x_shape[1:3]))
