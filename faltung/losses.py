@@ -182,9 +182,10 @@ class SparseCategoricalCrossentropy(_CrossentropyBase):
         if labels.shape == p.shape[:-1] + (1,):
             labels = labels[..., 0]
         if p.ndim < 1 or labels.shape != p.shape[:-1]:
+            hint = " (one-hot labels need categorical_crossentropy)" if labels.shape == p.shape else ""
             raise ValueError(f"{self.name}: expected integer labels of shape {p.shape[:-1]} "
                              f"(or {p.shape[:-1] + (1,)}) for y_pred of shape {p.shape}, "
-                             f"got shape {labels.shape}")
+                             f"got shape {labels.shape}{hint}")
         if labels.dtype.kind not in "iub":
             if labels.dtype.kind != "f" or np.any(labels != np.round(labels)):
                 raise ValueError(f"{self.name}: expected integer class labels, got {labels.dtype} values")

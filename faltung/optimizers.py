@@ -32,7 +32,8 @@ class Optimizer:
                 raise ValueError(f"{kind}: expected a non-negative {what}, got {value!r}")
         self.learning_rate = float(learning_rate)
         self.weight_decay = None if weight_decay is None else float(weight_decay)
-        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.clipnorm, self.clipvalue, self.global_clipnorm = (
+            None if v is None else float(v) for v in (clipnorm, clipvalue, global_clipnorm))
         self.name = name or kind.lower()
         self.iterations = 0
         self.slots = []  # one dict {slot name: array} per weight position
@@ -80,17 +81,17 @@ class Optimizer:
     def set_state(self, state):
         """Restore what ``get_state`` returned (creates the slots if none exist yet)."""
         state = [np.asarray(s) for s in state]
-        n_extra = len(self._extra_state())
-        rest = state[1 + n_extra:]
-        if not state or (self.slot_names and len(rest) % len(self.slot_names)) or (
-                not self.slot_names and rest):
+        n_extra, n_slots = len(self._extra_state()), len(self.slot_names)
+        slot_arrays = state[1 + n_extra:]
+        if len(state) < 1 + n_extra or (len(slot_arrays) % n_slots if n_slots else slot_arrays):
             raise ValueError(f"{self.name}: expected a state list of 1 + {n_extra} + "
-                             f"{len(self.slot_names)}·(number of weights) arrays, got {len(state)}")
-        per_slot = len(rest) // len(self.slot_names) if self.slot_names else 0
+                             f"{n_slots}·(number of weights) arrays, got {len(state)}")
+        n_weights = len(slot_arrays) // n_slots if n_slots else 0
         self.iterations = int(state[0])
         self._set_extra_state(state[1:1 + n_extra])
-        self.slots = [{name: rest[k * per_slot + i].copy() for k, name in enumerate(self.slot_names)}
-                      for i in range(per_slot)]
+        # slot-major order: all of the first slot (one per weight), then all of the second, ...
+        self.slots = [{name: slot_arrays[k * n_weights + i].copy() for k, name in enumerate(self.slot_names)}
+                      for i in range(n_weights)]
 
     # ---- what subclasses define -------------------------------------------------------
     def _update(self, g, w, slots, lr):

@@ -97,7 +97,7 @@ def plot_history(history, path=None, title=None):
             ax.plot(np.arange(1, len(val) + 1), val, "o-", color=VAL_COLOR, label=f"Val {what}")
             heading += f", Val {what}: {val[-1]:.3f}"
         ax.set_title(heading, fontsize=12)
-        ax.set_xlabel("Epoch")
+        ax.set_xlabel("Epoch (train: mean over the epoch, val: at its end)")
         ax.set_ylabel(what)
         ax.set_xticks(epochs if len(epochs) <= 20 else np.linspace(1, len(epochs), 11).round())
         ax.grid(alpha=0.3)

@@ -20,8 +20,8 @@ from faltung.explorer.command import add_arguments, load_model_and_info, run
 from faltung.explorer.images import apply_preprocessing, fit_digit, image_shape
 from faltung.explorer.inspect import explain_neuron
 from faltung.explorer.trace import LayerGraph
-from faltung.layers import (AveragePooling2D, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
-                            MaxPooling2D)
+from faltung.layers import (Add, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, Dense, Dropout,
+                            Flatten, GlobalAveragePooling2D, MaxPooling2D, ReLU)
 from faltung.utils import set_random_seed
 
 RUN_INFO = {"dataset": "mnist", "class_names": [f"digit {i}" for i in range(10)],
@@ -156,21 +156,38 @@ def test_dense_top_contributions_are_the_largest_and_the_rest_adds_up(model):
     assert sum(t["product"] for t in ex["top"]) + ex["rest_sum"] == pytest.approx(ex["total"], abs=1e-9)
 
 
-def test_functional_model_and_global_pooling():
+def test_functional_model_with_branches_batch_norm_and_global_pooling():
     set_random_seed(4)
     inputs = faltung.Input((9, 9, 2))
-    features = Conv2D(3, 3, padding="same", activation="relu")(inputs)
-    pooled = GlobalAveragePooling2D()(features)
+    a = Conv2D(3, 3, padding="same")(inputs)
+    a = BatchNormalization()(a)
+    a = ReLU()(a)
+    b = Conv2D(3, 1)(inputs)
+    merged = Add()([a, b])
+    both = Concatenate()([merged, b])
+    pooled = GlobalAveragePooling2D()(both)
     outputs = Dense(4, activation="softmax")(pooled)
     model = faltung.Model(inputs, outputs)
+    norm = next(layer for layer in model.layers if type(layer).__name__ == "BatchNormalization")
+    rng = np.random.default_rng(5)
+    norm.set_weights([rng.normal(1, .2, 3), rng.normal(0, .2, 3), rng.normal(0, .2, 3), rng.uniform(.5, 2, 3)])
     graph = LayerGraph(model)
-    assert [type(layer).__name__ for layer in graph.layers] == ["Conv2D", "GlobalAveragePooling2D", "Dense"]
-    assert graph.producers == [-1, 0, 1]
-    x = np.random.default_rng(5).random((9, 9, 2)).astype(np.float32)
+    names = [type(layer).__name__ for layer in graph.layers]
+    assert names[-4:] == ["Add", "Concatenate", "GlobalAveragePooling2D", "Dense"]
+    add = names.index("Add")
+    assert len(graph.sources[add]) == 2 and graph.producers[add] is None
+    x = rng.random((9, 9, 2)).astype(np.float32)
     trace = graph.run(x)
     np.testing.assert_allclose(trace.outputs[-1], model.predict(x[None], verbose=0)[0], rtol=1e-5)
-    ex = explain_neuron(graph.layers[1], trace.inputs[1], trace.outputs[1], (2,))
-    assert ex["result"] == pytest.approx(trace.inputs[1][:, :, 2].mean(), rel=1e-5)
+    kinds = set()
+    for layer, x_in, y in zip(graph.layers, trace.inputs, trace.outputs):
+        for position in every_position(y.shape, rng, count=5):
+            ex = explain_neuron(layer, x_in, y, position)
+            kinds.add(ex["kind"])
+            assert ex["result"] == pytest.approx(ex["value"], rel=1e-5, abs=1e-5), (layer.name, position)
+    assert kinds == {"conv", "batch_norm", "activation", "add", "concatenate", "global_avg_pool", "dense"}
+    ex = explain_neuron(graph.layers[add + 2], trace.inputs[add + 2], trace.outputs[add + 2], (2,))
+    assert ex["result"] == pytest.approx(trace.inputs[add + 2][:, :, 2].mean(), rel=1e-5)
 
 
 # ---- images --------------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
 """ReLU, LeakyReLU, PReLU, ELU, Softmax layers: values vs PyTorch / Keras's formula, gradients, errors."""
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -36,6 +38,17 @@ def roundtrip(layer):
     return clone
 
 
+def test_keras_default_arguments():
+    def defaults(cls):
+        return {n: p.default for n, p in inspect.signature(cls).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    assert defaults(ReLU) == {"max_value": None, "negative_slope": 0.0, "threshold": 0.0}
+    assert defaults(LeakyReLU) == {"negative_slope": 0.3}
+    assert defaults(ELU) == {"alpha": 1.0}
+    assert defaults(Softmax) == {"axis": -1}
+    assert defaults(PReLU)["alpha_initializer"] == "zeros" and defaults(PReLU)["shared_axes"] is None
+
+
 @pytest.mark.parametrize("kwargs", [{}, {"max_value": 6.0}, {"negative_slope": 0.1},
                                     {"max_value": 1.5, "negative_slope": 0.2, "threshold": 0.5}])
 def test_relu_values_and_gradients(kwargs):
@@ -52,6 +65,8 @@ def test_relu_default_matches_torch_and_relu6():
     x = rand(3, 4) * 10
     assert_close(ReLU(dtype="float64")(x), F.relu(torch.tensor(x)).numpy(), what="relu")
     assert_close(ReLU(max_value=6.0, dtype="float64")(x), F.relu6(torch.tensor(x)).numpy(), what="relu6")
+    y = ReLU()(np.array([[-2.0, 3.0]], dtype=np.float32))
+    assert y.dtype == np.float32 and not np.signbit(y).any()  # zeros, not -0.0
 
 
 @pytest.mark.parametrize("kwargs", [{"max_value": -1.0}, {"negative_slope": -0.1}, {"threshold": -1.0}])

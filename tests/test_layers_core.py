@@ -1,10 +1,12 @@
 """Dense, Flatten, Reshape, Dropout, Rescaling, ZeroPadding2D, Activation: gradients, references, errors."""
+import inspect
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from faltung import activations, losses
+from faltung import activations, initializers, losses
 from faltung.layers import (Activation, Dense, Dropout, Flatten, Layer, Rescaling, Reshape,
                             ZeroPadding2D, deserialize, serialize)
 from faltung.utils import set_random_seed
@@ -23,6 +25,19 @@ def roundtrip(layer):
     return clone
 
 
+def defaults(cls):
+    return {name: p.default for name, p in inspect.signature(cls).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def test_keras_default_arguments():
+    assert defaults(Dense) == {"activation": None, "use_bias": True, "kernel_initializer": "glorot_uniform",
+                               "bias_initializer": "zeros"}
+    assert defaults(Dropout) == {"noise_shape": None, "seed": None}
+    assert defaults(Rescaling) == {"offset": 0.0}
+    assert defaults(ZeroPadding2D)["padding"] == (1, 1)
+
+
 # ---- Dense ------------------------------------------------------------------------------
 @pytest.mark.parametrize("activation", [None, "relu", "tanh", "sigmoid", "softmax", "elu", "gelu"])
 def test_dense_gradients(activation):
@@ -38,13 +53,16 @@ def test_dense_gradients_on_higher_rank_input_and_without_bias():
 
 
 def test_dense_matches_torch_linear():
-    layer = Dense(6, activation="tanh", bias_initializer="random_normal")
+    layer = Dense(6, activation="tanh", bias_initializer=initializers.RandomNormal(stddev=0.5, seed=1))
     x = rand(4, 3, 7).astype(np.float32)
     y = layer(x)
     kernel, bias = layer.get_weights()
     assert kernel.shape == (7, 6) and bias.shape == (6,) and y.dtype == np.float32
     expected = torch.tanh(F.linear(torch.tensor(x), torch.tensor(kernel.T), torch.tensor(bias)))
     assert_close(y, expected.numpy(), rtol=1e-5, atol=1e-6, what="dense")
+    clone = roundtrip(layer)  # an initializer object survives the config as a dict
+    clone.build((None, 3, 7))
+    assert np.array_equal(clone.get_weights()[1], bias)  # same seeded initializer, same numbers
 
 
 def test_dense_shapes_and_config():
@@ -55,6 +73,20 @@ def test_dense_shapes_and_config():
     assert layer.count_params() == 84 * 10 + 10  # seed 000: LeNet output layer
     assert layer.weight_names == ["dense/kernel", "dense/bias"]
     roundtrip(layer)
+
+
+def test_seed_001_head_shapes_and_parameter_counts():
+    # seed 001's model summary: flatten_2 (None, 2304), dense_6 295040, dropout, dense_7 8256, dense_8 650
+    shape = Flatten().compute_output_shape((None, 3, 3, 256))
+    assert shape == (None, 2304)
+    for layer, (out_shape, params) in zip(
+            [Dense(128, activation="relu"), Dropout(0.5), Dense(64, activation="relu"), Dropout(0.5),
+             Dense(10, activation="softmax")],
+            [((None, 128), 295040), ((None, 128), 0), ((None, 64), 8256), ((None, 64), 0),
+             ((None, 10), 650)]):
+        layer.build(shape)
+        shape = layer.compute_output_shape(shape)
+        assert (shape, layer.count_params()) == (out_shape, params)
 
 
 def test_dense_keeps_preactivation_only_when_needed():
@@ -88,12 +120,18 @@ def test_dense_rejects_bad_units(units):
 def test_dense_rejects_unknown_activation_and_wrong_input():
     with pytest.raises(ValueError, match="dense.*unknown activation 'relux'.*relu"):
         Dense(3, activation="relux")
+    with pytest.raises(ValueError, match="dense.*unknown initializer 'glorot'.*glorot_uniform"):
+        Dense(3, kernel_initializer="glorot")
     layer = Dense(3)
     layer(np.ones((2, 4)))
     with pytest.raises(ValueError, match=r"dense.*expected input of shape \(N, \.\.\., 4\).*\(2, 5\)"):
         layer(np.ones((2, 5)))
     with pytest.raises(ValueError, match=r"dense.*\(4,\)"):
         layer.forward(np.ones(4, dtype=np.float32))
+    with pytest.raises(ValueError, match=r"dense.*\(N, \.\.\., 4\).*\(None, 7\)"):
+        layer.compute_output_shape((None, 7))  # a built layer reused on another input
+    with pytest.raises(ValueError, match=r"dense.*known last axis.*\(None, None\)"):
+        Dense(2).build((None, None))
 
 
 # ---- Flatten, Reshape --------------------------------------------------------------------
@@ -122,9 +160,9 @@ def test_reshape_infers_minus_one_and_has_gradients():
 def test_reshape_errors():
     with pytest.raises(ValueError, match="reshape.*at most one -1"):
         Reshape((-1, -1))
-    with pytest.raises(ValueError, match=r"reshape.*\(None, 10\).*\(3, 3\)"):
+    with pytest.raises(ValueError, match=r"reshape.*expected an input with 9 values.*\(3, 3\).*\(None, 10\)"):
         Reshape((3, 3)).compute_output_shape((None, 10))
-    with pytest.raises(ValueError, match=r"reshape.*\(2, 7\).*\(-1, 2\)"):
+    with pytest.raises(ValueError, match=r"reshape.*a multiple of 2 values.*\(-1, 2\).*\(2, 7\)"):
         Reshape((-1, 2))(np.ones((2, 7)))
 
 
@@ -237,6 +275,8 @@ def test_zero_padding_errors():
         with pytest.raises(ValueError, match="zero_padding2d.*padding"):
             ZeroPadding2D(bad)
     with pytest.raises(ValueError, match=r"zero_padding2d.*rank 4.*\(2, 3, 4\)"):
+        ZeroPadding2D().forward(np.ones((2, 3, 4)))
+    with pytest.raises(ValueError, match=r"zero_padding2d.*rank 4.*\(None, 3, 4\)"):
         ZeroPadding2D()(np.ones((2, 3, 4)))
 
 

@@ -47,8 +47,10 @@ def test_concatenate_errors():
         layer([np.ones((2, 4, 4, 3)), np.ones((2, 5, 4, 3))])
     with pytest.raises(ValueError, match="concatenate.*same rank"):
         Concatenate()([np.ones((2, 3)), np.ones((2, 3, 1))])
-    with pytest.raises(ValueError, match="concatenate.*list of input arrays"):
+    with pytest.raises(ValueError, match=r"concatenate.*list of input arrays.*shape \(2, 3\)"):
         Concatenate().forward(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="concatenate.*list of input arrays"):
+        Concatenate().build((None, 3))
     with pytest.raises(ValueError, match="concatenate.*axis.*got 0"):
         Concatenate(axis=0).compute_output_shape([(None, 3), (None, 3)])
     with pytest.raises(ValueError, match=r"concatenate.*\(3, 2\)"):  # batch sizes differ

@@ -234,6 +234,8 @@ def test_errors():
         losses.SparseCategoricalCrossentropy()(np.array([0, 1.5, 2, 3, 1]), p)
     with pytest.raises(ValueError, match=r"sparse_categorical_crossentropy.*shape \(5,\).*got shape \(4,\)"):
         losses.SparseCategoricalCrossentropy()(np.array([0, 1, 2, 3]), p)
+    with pytest.raises(ValueError, match=r"sparse_categorical_crossentropy.*got shape \(5, 4\).*one-hot"):
+        losses.SparseCategoricalCrossentropy()(np.eye(C)[labels()], p)
     with pytest.raises(ValueError, match=r"categorical_crossentropy.*\(5, 4\).*\(5,\).*sparse"):
         losses.CategoricalCrossentropy()(labels(), p)
     with pytest.raises(ValueError, match=r"mean_squared_error.*\(5, 3\).*\(5, 2\)"):

@@ -242,3 +242,40 @@ def test_fit_in_two_calls_equals_one_call():
     again.fit(x, y, epochs=1, batch_size=5, verbose=0)
     for a, b in zip(model.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_fit_on_image_data_generator_flow_as_in_seed_004():
+    from faltung.preprocessing.image import ImageDataGenerator
+    faltung.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.random((20, 8, 8, 3)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 20)]
+    datagen = ImageDataGenerator(width_shift_range=0.1, horizontal_flip=True)
+    train_generator = datagen.flow(x, y, batch_size=6, shuffle=True)
+    model = faltung.Sequential([L.Conv2D(2, 3, activation="relu", input_shape=(8, 8, 3)), L.Flatten(),
+                                L.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    batches = []
+    counter = faltung.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: batches.append(batch))
+    history = model.fit_generator(train_generator, epochs=2, verbose=0, validation_data=(x[:5], y[:5]),
+                                  callbacks=[counter])
+    assert batches == [0, 1, 2, 3] * 2  # len(flow) = ceil(20 / 6) batches per epoch
+    assert sorted(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    model.fit(datagen.flow(x, y, batch_size=5), steps_per_epoch=2, epochs=1, verbose=0, callbacks=[counter])
+    assert batches[-2:] == [0, 1]
+    assert model.predict(datagen.flow(x, batch_size=8, shuffle=False), verbose=0).shape == (20, 3)
+
+
+def test_nested_python_lists_are_one_input_array():
+    model = faltung.Sequential([L.Dense(2, input_shape=(2,))])
+    np.testing.assert_array_equal(model.predict([[1, 2], [3, 4]], verbose=0),
+                                  model.predict(np.array([[1, 2], [3, 4]], np.float32), verbose=0))
+
+
+def test_sequential_built_by_fit_uses_the_fused_softmax_gradient():
+    model = faltung.Sequential([L.Dense(4, activation="relu"), L.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", run_eagerly=True)  # Keras-only flag: ignored
+    assert model._fused_kind is None  # nothing to fuse before the model is built
+    x, y = _data(n=8)
+    model.fit(x, y, epochs=1, verbose=0)
+    assert model.built and model._fused_kind == "softmax"

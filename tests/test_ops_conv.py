@@ -17,6 +17,7 @@ CONV_CASES = [
     ((2, 5, 6, 4), (1, 1, 4, 3), (1, 1), "valid", (1, 1)),   # 1x1 stride 1: plain matmul
     ((2, 5, 6, 4), (1, 1, 4, 3), (2, 2), "same", (1, 1)),    # 1x1 with stride: im2col of one offset
     ((1, 4, 4, 1), (4, 4, 1, 2), (1, 1), "valid", (1, 1)),   # kernel as large as the input
+    ((2, 9, 8, 2), (3, 2, 2, 3), (2, 2), "same", (2, 3)),    # stride and dilation together
 ]
 
 TRANSPOSE_CASES = [  # (x shape, kernel (kh, kw, F, C), strides, padding, output_padding, dilation)
@@ -25,7 +26,10 @@ TRANSPOSE_CASES = [  # (x shape, kernel (kh, kw, F, C), strides, padding, output
     ((1, 3, 4, 2), (3, 3, 2, 2), (2, 2), "same", (1, 1), (1, 1)),
     ((2, 3, 3, 2), (2, 2, 3, 2), (3, 3), "valid", (2, 1), (1, 1)),
     ((1, 5, 4, 3), (3, 3, 2, 3), (1, 1), "same", None, (2, 1)),
+    ((2, 4, 5, 2), (3, 2, 3, 2), (1, 1), "valid", None, (1, 1)),  # forward via full_conv (C <= F)
     ((2, 4, 4, 3), (1, 1, 2, 3), (1, 1), "valid", None, (1, 1)),
+    ((1, 3, 4, 2), (2, 3, 3, 2), (2, 2), "valid", None, (2, 2)),
+    ((1, 4, 3, 2), (4, 4, 2, 2), (2, 2), "same", (1, 1), (1, 1)),  # even kernel: pads (1, 2)
 ]
 
 
@@ -197,3 +201,32 @@ def test_op_errors_name_the_op_and_what_was_expected():
     with pytest.raises(ValueError, match=r"conv2d_transpose: .*output_padding"):
         conv_ops.conv2d_transpose_forward(np.zeros((1, 4, 4, 2)), w, strides=(2, 2), padding="valid",
                                           output_padding=(3, 3))
+
+
+def test_workspace_buffers_are_reused_without_changing_results():
+    workspace, w = {}, _random((3, 3, 4, 4), 2)
+    buffer_ids = []
+    for batch in (3, 2, 3):  # a smaller batch reuses the front of the same buffer
+        x = _random((batch, 6, 5, 4), batch)
+        plain = _run_conv(x, w, None, (1, 1), "same", (1, 1))
+        y, cache = conv_ops.conv2d_forward(x, w, None, (1, 1), "same", (1, 1), workspace=workspace)
+        dx, dw, _ = conv_ops.conv2d_backward(_random(y.shape, 1), cache)
+        for name, a, b in zip(("y", "dx", "dw"), (y, dx, dw), plain):
+            assert_close(a, b, rtol=1e-12, atol=1e-12, what=name)
+        del cache  # nothing holds this call's im2col matrix any more: the next call may reuse its buffer
+        buffer_ids.append({key: id(buffer) for key, (buffer, _) in workspace.items()})
+    # im2col of x, and of dy for dx = full_conv(dY, rot180(W)); the same two buffers every time
+    assert set(buffer_ids[0]) == {"cols", "dy_cols"}
+    assert buffer_ids[0] == buffer_ids[1] == buffer_ids[2]
+
+
+def test_workspace_never_overwrites_a_live_cache():
+    # a layer shared by two nodes of a graph keeps both caches alive until the backward
+    workspace, w = {}, _random((3, 3, 2, 3), 1)
+    xs = [_random((2, 5, 5, 2), seed) for seed in (2, 3)]
+    caches = [conv_ops.conv2d_forward(x, w, None, (2, 2), "same", workspace=workspace)[1] for x in xs]
+    for x, cache in zip(xs, caches):
+        dy = _random((2, 3, 3, 3), 4)
+        expected = _run_conv(x, w, None, (2, 2), "same", (1, 1), dy_seed=4)
+        for name, a, b in zip(("dx", "dw"), conv_ops.conv2d_backward(dy, cache)[:2], expected[1:3]):
+            assert_close(a, b, rtol=1e-12, atol=1e-12, what=name)

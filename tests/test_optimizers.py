@@ -193,6 +193,16 @@ def test_clipping():
     w = np.zeros(2)
     optimizers.SGD(1.0, clipnorm=10.0).apply_gradients([(np.array([3.0, 4.0]), w)])
     assert_close(w, [-3.0, -4.0], what="no clipping below the norm")
+    w32 = np.zeros(2, dtype=np.float32)
+    optimizers.Adam(clipvalue=np.float64(0.5)).apply_gradients([(np.array([2.0, -0.1]), w32)])
+    assert w32.dtype == np.float32
+
+
+def test_decoupled_weight_decay_on_any_optimizer():
+    # Keras 3: w -= lr·wd·w, then the optimizer's own step
+    w = np.array([2.0, -1.0])
+    optimizers.SGD(0.1, weight_decay=0.5).apply_gradients([(np.array([1.0, 1.0]), w)])
+    assert_close(w, [2.0 - 0.1 * 0.5 * 2.0 - 0.1, -1.0 + 0.1 * 0.5 * 1.0 - 0.1], rtol=1e-12, what="decay")
 
 
 def test_get_serialize_and_errors():

@@ -29,6 +29,7 @@ def test_set(dataset, info, model, limit=None, seed=0):
     else:
         prep = known or data.default_preprocessing(input_shape)
         _, (x, y), class_names = data.load_folder(dataset, prep["image_size"], prep["color_mode"],
+                                                  validation_split=(info or {}).get("test_split") or 0.2,
                                                   seed=(info or {}).get("seed", seed), limit=limit)
     if known and list(known.get("image_size", [])) == list(data.image_shape(x)[:2]):
         preprocessing = known

@@ -34,7 +34,9 @@ def add_arguments(parser):
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="default adam")
     parser.add_argument("--learning-rate", type=positive_float, default=1e-3, help="default 0.001")
     parser.add_argument("--validation-split", type=fraction, default=0.1,
-                        help="fraction of the training images held out for validation (default 0.1)")
+                        help="fraction of the training images held out for validation (default 0.1); an "
+                             "image folder without train/ and test/ sub-folders also holds out this "
+                             "fraction (0.2 if below 0.1) as its test set")
     parser.add_argument("--augment", action="store_true",
                         help="random shifts, zoom and rotation (and flips for colour images) while training")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
@@ -110,11 +112,14 @@ def _prepare_out(args):
         raise UsageError(f"--out {out} is a non-empty directory that is not a run directory; "
                          "choose another --out")
     os.makedirs(out, exist_ok=True)
+    for stale in (runs.MODEL_FILE, runs.METRICS_FILE, runs.HISTORY_FILE):  # of an earlier run there
+        if os.path.isfile(os.path.join(out, stale)):
+            os.unlink(os.path.join(out, stale))
     return out
 
 
 def _load_data_and_model(args):
-    """(model, model_name, (x_train, y_train), (x_test, y_test), class_names, preprocessing, raw_test)."""
+    """``(model, (x_train, y_train), (x_test, y_test), class_names, preprocessing)``, images still uint8."""
     from .. import applications
     from ..rng import set_random_seed
     set_random_seed(args.seed)
@@ -136,12 +141,20 @@ def _load_data_and_model(args):
             shape = modeling.input_shape_of(model)
         color_mode = "grayscale" if shape[-1] == 1 else "rgb"
         train, test, class_names = data.load_folder(args.dataset, shape[:2], color_mode,
+                                                    validation_split=folder_test_split(args),
                                                     seed=args.seed, limit=args.limit)
         if is_zoo:
             model = builder(input_shape=shape, classes=len(class_names))
     modeling.check_classes(model, class_names)
     preprocessing = data.plan_preprocessing(data.image_shape(train[0]), modeling.input_shape_of(model))
     return model, train, test, class_names, preprocessing
+
+
+def folder_test_split(args):
+    """The fraction of an image folder held out as its test set (the validation split, at least 0.1)."""
+    if args.dataset in data.DATASET_NAMES:
+        return None
+    return args.validation_split if args.validation_split >= 0.1 else 0.2
 
 
 def _compile(model, args):
@@ -181,7 +194,8 @@ def _run_info(args, model, class_names, preprocessing, kind):
         "outputs": kind, "preprocessing": preprocessing,
         "seed": args.seed, "epochs": args.epochs, "batch_size": args.batch_size,
         "optimizer": args.optimizer, "learning_rate": args.learning_rate,
-        "validation_split": args.validation_split, "augment": bool(args.augment), "limit": args.limit,
+        "validation_split": args.validation_split, "test_split": folder_test_split(args),
+        "augment": bool(args.augment), "limit": args.limit,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "faltung_version": __version__,
     }
 

@@ -104,12 +104,15 @@ def parse_idx(data, name, magic, shape):
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims).copy()
 
 
-def warn_if_not_official(name, digest, expected, algorithm="SHA-256", what="data"):
-    """A warning (not an error) when a readable file is not byte-identical to the official release."""
+def warn_if_not_official(name, digest, expected, algorithm="SHA-256", what="data", stacklevel=6):
+    """A warning (not an error) when a readable file is not byte-identical to the official release.
+
+    ``stacklevel`` points the warning at the user's ``load_data()`` call.
+    """
     if digest != expected:
         warnings.warn(f"{name}: {algorithm} of the {what} is {digest}, the official release has {expected}; "
                       f"the file is well-formed and is used, but it is not the official data",
-                      UserWarning, stacklevel=4)
+                      UserWarning, stacklevel=stacklevel)
 
 
 def read_idx_file(path, spec):

@@ -122,20 +122,21 @@ def read_archive(path):
     batches = {}
     try:
         with open(path, "rb") as raw, \
-                tarfile.open(fileobj=_HashingReader(raw, digest), mode="r|gz", bufsize=1 << 20) as tar:
+                tarfile.open(fileobj=(hashing := _HashingReader(raw, digest)), mode="r|gz", bufsize=1 << 20) as tar:
             for member in tar:
                 name = _batch_name(member.name, binary=not python_version)
                 if not member.isfile() or name is None:
                     continue
                 data = tar.extractfile(member).read()
                 batches[name] = parse(data, f"{path}:{member.name}")
-            while raw.read(1 << 20):   # the tail (tar padding) so the checksum covers the whole file
+            while hashing.read(1 << 20):   # the tail (tar padding), so the checksum covers the whole file
                 pass
     except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
         raise ValueError(f"{path}: not a valid CIFAR-10 tar.gz archive ({err})") from None
     arrays = _assemble(batches, path)
     if path.name in OFFICIAL_MD5:
-        warn_if_not_official(str(path), digest.hexdigest(), OFFICIAL_MD5[path.name], "MD5", "archive")
+        warn_if_not_official(str(path), digest.hexdigest(), OFFICIAL_MD5[path.name], "MD5", "archive",
+                             stacklevel=5)
     return arrays
 
 

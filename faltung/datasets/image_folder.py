@@ -27,10 +27,10 @@ IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
 
 
-def _image_files(folder):
+def _image_files(folder, follow_links=False):
     """Image files under ``folder``, recursively, in sorted (alphanumeric) order."""
     found = []
-    for root, dirs, files in os.walk(folder, followlinks=False):
+    for root, dirs, files in os.walk(folder, followlinks=follow_links):
         dirs.sort()
         found.extend(os.path.join(root, f) for f in sorted(files) if f.lower().endswith(IMAGE_EXTENSIONS))
     return found
@@ -46,7 +46,7 @@ def _readable(path):
         raise ValueError(f"{path}: not a readable image file ({err})") from None
 
 
-def _index_directory(directory, labels, class_names):
+def _index_directory(directory, labels, class_names, follow_links):
     """``(file_paths, labels or None, class_names)`` in sorted order."""
     if labels == "inferred":
         subdirs = sorted(d for d in os.listdir(directory) if os.path.isdir(os.path.join(directory, d)))
@@ -57,11 +57,11 @@ def _index_directory(directory, labels, class_names):
             subdirs = list(class_names)
         paths, label_list = [], []
         for index, name in enumerate(subdirs):
-            files = _image_files(os.path.join(directory, name))
+            files = _image_files(os.path.join(directory, name), follow_links)
             paths.extend(files)
             label_list.extend([index] * len(files))
         return paths, np.array(label_list, dtype=np.int32), list(subdirs)
-    paths = _image_files(directory)
+    paths = _image_files(directory, follow_links)
     if labels is None:
         return paths, None, None
     label_list = np.asarray(labels)
@@ -95,9 +95,9 @@ class ImageFolderDataset:
         self.shuffle, self.interpolation, self.on_error = shuffle, interpolation, on_error
         self.crop_to_aspect_ratio = crop_to_aspect_ratio
         self._rng = _rng.make_generator(seed)
+        self._order = None
         self.num_classes = (len(class_names) if class_names is not None
                             else (int(np.max(labels)) + 1 if labels is not None and len(labels) else 0))
-        self.element_spec = ((None,) + self.image_size + (CHANNELS[color_mode],))
 
     def __len__(self):
         if self.batch_size is None:
@@ -131,16 +131,28 @@ class ImageFolderDataset:
             return x
         return x, self._encode(np.asarray(self.labels)[kept])
 
-    def __iter__(self):
+    def on_epoch_end(self):
+        """Draw the order of the next epoch (a new permutation when ``shuffle``)."""
         n = len(self.file_paths)
-        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
-        if self.batch_size is None:
-            for i in order:
-                batch = self._load([i])
-                yield tuple(part[0] for part in batch) if isinstance(batch, tuple) else batch[0]
-            return
-        for start in range(0, n, self.batch_size):
-            yield self._load(order[start:start + self.batch_size])
+        self._order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+
+    def __getitem__(self, index):
+        """Batch ``index`` of the current epoch, as a Keras ``Sequence`` (then ``on_epoch_end()``)."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"image_folder: batch index {index} out of range [0, {len(self)})")
+        if self._order is None:
+            self.on_epoch_end()
+        size = 1 if self.batch_size is None else self.batch_size
+        batch = self._load(self._order[index * size:(index + 1) * size])
+        if self.batch_size is None:   # unbatched: one image (and label)
+            return tuple(part[0] for part in batch) if isinstance(batch, tuple) else batch[0]
+        return batch
+
+    def __iter__(self):
+        """One epoch, in a fresh order."""
+        self.on_epoch_end()
+        for index in range(len(self)):
+            yield self[index]
 
     def take(self, count):
         """The first ``count`` batches of a new epoch (``for x, y in ds.take(1)`` as with tf.data)."""
@@ -197,7 +209,7 @@ def image_folder(directory, labels="inferred", label_mode="int", class_names=Non
     if labels is None or label_mode is None:
         labels, label_mode = (None if labels != "inferred" else labels), None
 
-    paths, label_array, class_names = _index_directory(directory, labels, class_names)
+    paths, label_array, class_names = _index_directory(directory, labels, class_names, follow_links)
     if label_mode == "binary" and class_names is not None and len(class_names) != 2:
         raise ValueError(f"image_folder: label_mode='binary' needs exactly 2 classes, found {len(class_names)}: "
                          f"{class_names}")

@@ -4,7 +4,9 @@ Without an argument it opens the LeNet-5 shipped in faltung/applications/pretrai
 (trained on MNIST by faltung's own CLI; see the README there).
 """
 import json
+import sys
 import threading
+import time
 import webbrowser
 from pathlib import Path
 
@@ -47,27 +49,25 @@ def run(args):
         model, info = load_model_and_info(args.run)
         app = create_app(model, info)
     except (ValueError, OSError) as error:
-        print(f"faltung explore: {error}")
+        print(f"faltung explore: {error}", file=sys.stderr)
         return 2
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
     server = uvicorn.Server(config)
-    opened = threading.Event()
 
     def announce():
         # wait until uvicorn has bound the socket, then print the real URL (port 0 = any free port)
-        server_started = threading.Event()
         while not server.started and not server.should_exit:
-            server_started.wait(0.05)
+            time.sleep(0.05)
         if not server.started:
             return
         port = server.servers[0].sockets[0].getsockname()[1] if server.servers else args.port
         host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
+        host = f"[{host}]" if ":" in host else host
         url = f"http://{host}:{port}/"
         print(f"faltung explore: serving {getattr(model, 'name', 'model')} at {url}  (Ctrl+C to stop)",
               flush=True)
         if not args.no_browser:
             webbrowser.open(url)
-        opened.set()
 
     threading.Thread(target=announce, daemon=True).start()
     server.run()

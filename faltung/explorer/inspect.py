@@ -32,7 +32,9 @@ def layer_kind(layer):
         "GlobalMaxPooling2D": "global_max_pool", "GlobalAveragePooling2D": "global_avg_pool",
         "Dense": "dense", "Flatten": "flatten", "Dropout": "identity", "InputLayer": "identity",
         "Activation": "activation", "ReLU": "activation", "LeakyReLU": "activation",
-        "ELU": "activation", "Softmax": "activation",
+        "ELU": "activation", "PReLU": "activation", "Softmax": "activation",
+        "BatchNormalization": "batch_norm", "Add": "add", "Concatenate": "concatenate",
+        "Rescaling": "rescaling",
     }.get(name, "other")
 
 
@@ -99,7 +101,7 @@ def _activation(layer):
     return act if hasattr(act, "forward") else _activations.get(act)
 
 
-def _activate(layer, z_vector, index):
+def activate(layer, z_vector, index):
     """f(z) for the neuron at ``index`` of ``z_vector`` (a vector so that softmax works too)."""
     act = _activation(layer)
     return act.name, float(act.forward(z_vector)[index])
@@ -118,14 +120,17 @@ def _check_position(layer, y, position):
 
 
 def explain_neuron(layer, x, y, position):
-    """The arithmetic of ``y[position]`` (see the module docstring); x, y: one sample, no batch axis."""
+    """The arithmetic of ``y[position]`` (see the module docstring); x, y: one sample, no batch axis
+    (x a list of arrays for layers with several inputs: Add, Concatenate)."""
+    from . import inspect_more
     position = _check_position(layer, y, position)
     kind = layer_kind(layer)
     explain = {"conv": _explain_conv, "max_pool": _explain_pool, "avg_pool": _explain_pool,
                "dense": _explain_dense, "global_max_pool": _explain_global_pool,
                "global_avg_pool": _explain_global_pool, "flatten": _explain_flatten,
-               "activation": _explain_activation}.get(kind, _explain_passthrough)
-    result = explain(layer, np.asarray(x), np.asarray(y), position)
+               }.get(kind) or inspect_more.EXPLAINERS.get(kind, inspect_more.explain_other)
+    x = [np.asarray(t) for t in x] if isinstance(x, (list, tuple)) else np.asarray(x)
+    result = explain(layer, x, np.asarray(y), position)
     value = float(y[position])
     result.update(layer=layer.name, layer_type=type(layer).__name__, kind=kind,
                   position=list(position), value=value)
@@ -151,7 +156,7 @@ def _explain_conv(layer, x, y, position):
                          "sum": float(products.sum())})
     total = float(sum(ch["sum"] for ch in channels))
     z = total + float(bias[k])
-    act_name, activated = _activate(layer, z_all, k)
+    act_name, activated = activate(layer, z_all, k)
     return {"window": _window_box(rows, cols), "inside": inside.tolist(), "input_shape": list(x.shape),
             "filter": k, "channels": channels, "total": total, "bias": float(bias[k]), "z": z,
             "activation": act_name, "result": activated,
@@ -193,7 +198,7 @@ def _explain_dense(layer, x, y, position):
     z_all = x @ kernel + bias
     total = float(products.sum())
     z = total + float(bias[j])
-    act_name, activated = _activate(layer, z_all, j)
+    act_name, activated = activate(layer, z_all, j)
     out = {"unit": j, "inputs": int(x.size),
            "top": [{"index": int(t), "input": float(x[t]), "weight": float(kernel[t, j]),
                     "product": float(products[t])} for t in top],
@@ -221,21 +226,3 @@ def _explain_flatten(layer, x, y, position):
     source = np.unravel_index(j, x.shape)
     return {"source": [int(s) for s in source], "result": float(x[source]),
             "formula": "y[j] = x[i, j, c] with j = (i·W + j)·C + c (row-major)"}
-
-
-def _explain_activation(layer, x, y, position):
-    act = _activation(layer) if hasattr(layer, "activation") else None
-    z = float(x[position])
-    if act is None:
-        return {"input": z, "formula": "y = f(x)"}
-    vector = np.asarray(x[position[:-1]], dtype=np.float64) if len(position) else np.asarray([z])
-    name, activated = _activate(layer, vector, position[-1])
-    return {"input": z, "activation": name, "result": activated, "formula": "y = f(x)"}
-
-
-def _explain_passthrough(layer, x, y, position):
-    out = {"formula": f"{type(layer).__name__}: no arithmetic view for this layer type"}
-    if layer_kind(layer) == "identity" and np.shape(x) == np.shape(y):
-        out.update(input=float(np.asarray(x)[position]), result=float(np.asarray(x)[position]),
-                   formula="y = x (at inference)")
-    return out

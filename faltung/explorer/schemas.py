@@ -14,7 +14,9 @@ class LayerInfo(BaseModel):
     input_shape: Optional[list] = Field(description="shape of one sample's input, no batch axis")
     output_shape: list = Field(description="shape of one sample's output, no batch axis")
     params: int
-    input_layer: Optional[int] = Field(description="index of the layer feeding this one (-1: the model input)")
+    input_layer: Optional[int] = Field(description="index of the layer feeding this one (-1: the model "
+                                       "input; null: several inputs)")
+    input_layers: list[int] = Field(description="indices of all layers feeding this one")
 
 
 class ModelInfo(BaseModel):

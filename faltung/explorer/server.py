@@ -108,10 +108,11 @@ class Explorer:
             return self.traces[trace_id][1]
 
     def describe(self):
+        graph = self.graph
         layers = [describe_layer(layer, i, None if p is None else
                                  (list(self.input_shape) if p == -1 else self.output_shapes[p]),
-                                 self.output_shapes[i], p)
-                  for i, (layer, p) in enumerate(zip(self.graph.layers, self.graph.producers))]
+                                 self.output_shapes[i], p, graph.sources[i])
+                  for i, (layer, p) in enumerate(zip(graph.layers, graph.producers))]
         return {"name": getattr(self.model, "name", "model"), "input_shape": list(self.input_shape),
                 "image_shape": list(self.image_shape), "class_names": self.class_names,
                 "dataset": self.run_info.get("dataset"),
@@ -212,9 +213,6 @@ def create_app(model, run_info=None):
         with _bad_request(404):
             index = state.graph.index_of(request.layer)
         trace = state.trace(request.trace_id)
-        if trace.inputs[index] is None:
-            raise HTTPException(422, f"{state.graph.layers[index].name}: a layer with several inputs "
-                                     f"cannot be inspected")
         with _bad_request(422):
             return explain_neuron(state.graph.layers[index], trace.inputs[index],
                                   trace.outputs[index], request.position)

@@ -3,7 +3,8 @@
 ``LayerGraph(model)`` reads the architecture (no fixed list of models): the layers in
 order and, for each layer, which earlier layer (or the model input, -1) feeds it.
 ``graph.run(x)`` with x: (H, W, C) returns a ``Trace``: ``trace.inputs[i]`` and
-``trace.outputs[i]`` are layer i's input and output for that one sample (no batch axis).
+``trace.outputs[i]`` are layer i's input (a list for Add/Concatenate) and output for that one
+sample (no batch axis).
 """
 import base64
 import threading
@@ -32,25 +33,22 @@ def _graph_nodes(model):
 
 
 class LayerGraph:
-    """The layers of a model in order, which layer feeds which (``producers[i]``: index of the
-    layer whose output is layer i's input, -1 for the model input, None for several inputs),
-    and a thread-safe traced forward pass."""
+    """The layers of a model in order, which layer feeds which (``sources[i]``: the indices of
+    the layers whose outputs are layer i's inputs, -1 for the model input; ``producers[i]``:
+    the one source, None for layers with several inputs), and a thread-safe traced forward pass."""
 
     def __init__(self, model):
         self.model = model
         self.nodes = _graph_nodes(model)
         if self.nodes is None:  # a chain of layers (Sequential)
             self.layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
-            self.producers = list(range(-1, len(self.layers) - 1))
+            self.sources = [[i - 1] for i in range(len(self.layers))]
         else:
             self.layers = [node.layer for node in self.nodes]
             position = {id(node.output): i for i, node in enumerate(self.nodes)}
-            self.producers = []
-            for node in self.nodes:
-                if node.multi_input:
-                    self.producers.append(None)
-                else:
-                    self.producers.append(position.get(id(node.inputs[0]), -1))
+            self.sources = [[position.get(id(t), -1) for t in node.inputs] for node in self.nodes]
+        # the single feeding layer, or None for layers with several inputs (Add, Concatenate)
+        self.producers = [s[0] if len(s) == 1 else None for s in self.sources]
         if not self.layers:
             raise ValueError("explorer: expected a model with at least one layer, got none")
         self._lock = threading.Lock()
@@ -74,7 +72,9 @@ class LayerGraph:
         with self._lock:
             outputs = self._run_chain(batch) if self.nodes is None else self._run_nodes(batch)
         outputs = [np.asarray(y)[0] for y in outputs]
-        inputs = [None if p is None else (batch[0] if p == -1 else outputs[p]) for p in self.producers]
+        def output_of(index):
+            return batch[0] if index == -1 else outputs[index]
+        inputs = [output_of(s[0]) if len(s) == 1 else [output_of(i) for i in s] for s in self.sources]
         return Trace(x=batch[0], inputs=inputs, outputs=outputs)
 
     def _run_chain(self, batch):
@@ -94,12 +94,12 @@ class LayerGraph:
         return outputs
 
 
-def describe_layer(layer, index, input_shape, output_shape, producer):
+def describe_layer(layer, index, input_shape, output_shape, producer, sources=None):
     """A JSON-ready summary of one layer (type, shapes, parameters, hyper-parameters)."""
     info = {"index": index, "name": layer.name, "type": type(layer).__name__, "kind": layer_kind(layer),
             "input_shape": None if input_shape is None else list(input_shape),
             "output_shape": list(output_shape), "params": int(layer.count_params()),
-            "input_layer": producer}
+            "input_layer": producer, "input_layers": list(sources or [producer])}
     activation = getattr(layer, "activation", None)
     if activation is not None:
         info["activation"] = getattr(activation, "name", str(activation))

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import activations
 from .base import Layer
-from .core import serialize_initializer
+from .core import check_initializer, serialize_initializer
 
 
 def _check_non_negative(layer, what, value):
@@ -30,8 +30,9 @@ class ReLU(Layer):
         self.threshold = _check_non_negative(self, "threshold", threshold)
 
     def forward(self, x, training=False):
-        below = x < self.threshold
-        y = np.where(below, self.negative_slope * (x - self.threshold), x)
+        # (with slope 0 use true zeros: 0 · (negative number) would print as -0.0)
+        leak = self.negative_slope * (x - self.threshold) if self.negative_slope else 0.0
+        y = np.where(x < self.threshold, leak, x)
         if self.max_value is not None:
             y = np.minimum(y, self.max_value)
         self.cache = x
@@ -109,7 +110,7 @@ class PReLU(Layer):
         if alpha_regularizer is not None or alpha_constraint is not None:
             raise ValueError(f"{self.name}: expected alpha_regularizer and alpha_constraint to be None "
                              "(faltung has no regularizers or constraints)")
-        self.alpha_initializer = alpha_initializer
+        self.alpha_initializer = check_initializer(self, alpha_initializer)
         if shared_axes is None:
             self.shared_axes = ()
         elif isinstance(shared_axes, (int, np.integer)):

@@ -37,8 +37,11 @@ def _factor_pair(factor, name, what, low=-1.0, high=1.0):
 class _RandomImageLayer(Layer):
     """Shared plumbing: the generator, batching a single image, and the identity in inference."""
 
-    def __init__(self, seed=None, **kwargs):
+    def __init__(self, seed=None, data_format=None, **kwargs):
         super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError(f"{self.name}: expected data_format 'channels_last' (faltung is NHWC), "
+                             f"got {data_format!r}")
         self.seed = seed
         self._rng = _rng.make_generator(seed)
 
@@ -57,6 +60,8 @@ class _RandomImageLayer(Layer):
         return images[0] if single else images
 
     def backward(self, dy):
+        if self.cache is None:
+            raise ValueError(f"{self.name}: backward() needs a forward() first")
         dy = np.asarray(dy)
         batch = dy[None] if self.cache["single"] else dy
         dx = batch if self.cache["mode"] is None else self._augment_backward(batch)
@@ -76,7 +81,7 @@ class _AffineLayer(_RandomImageLayer):
 
     def _resample(self, images, matrices, output_hw=None, fill_mode=None):
         plan = affine.sampling_plan(matrices, images.shape, output_hw, self.interpolation,
-                                    fill_mode or self.fill_mode)
+                                    fill_mode or self.fill_mode, images.dtype)
         self.cache["mode"], self.cache["plan"] = "affine", plan
         return affine.resample(images, plan, self.fill_value)
 

@@ -73,7 +73,10 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        Layer.registry[cls.__name__] = cls
+        # a class defined outside faltung never shadows a faltung layer of the same name
+        existing = Layer.registry.get(cls.__name__)
+        if existing is None or not existing.__module__.startswith("faltung."):
+            Layer.registry[cls.__name__] = cls
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
                  batch_input_shape=None, input_dim=None, **kwargs):

@@ -42,6 +42,7 @@ class _Conv(Layer):
         except ValueError as error:
             raise ValueError(f"{self.name}: {error}") from None
         self.kernel = self.bias = None
+        self._workspace = {}  # scratch buffers the conv ops reuse from call to call
 
     # ---- shapes and weights ------------------------------------------------------------
     def _in_channels(self):
@@ -82,6 +83,7 @@ class _Conv(Layer):
         x = self._as_array(x)
         self.check_input(x, 4, channels=self._in_channels())
         self._spatial_output(x.shape[1:3])
+        self.cache = None  # let go of the last call's buffers, so the ops may reuse them
         z, op_cache = self._linear_forward(x)
         activation = self.activation
         if isinstance(activation, activations.ReLU):
@@ -144,9 +146,14 @@ class Conv2D(_Conv):
             return -(-n // s)
         return (n - effective_size(k, d)) // s + 1
 
+    def get_config(self):
+        config = super().get_config()
+        config["groups"] = 1
+        return config
+
     def _linear_forward(self, x):
         return conv_ops.conv2d_forward(x, self.kernel, self.bias, self.strides, self.padding,
-                                       self.dilation_rate)
+                                       self.dilation_rate, self._workspace)
 
     def _linear_backward(self, dz, op_cache):
         return conv_ops.conv2d_backward(dz, op_cache)
@@ -188,7 +195,7 @@ class Conv2DTranspose(_Conv):
 
     def _linear_forward(self, x):
         return conv_ops.conv2d_transpose_forward(x, self.kernel, self.bias, self.strides, self.padding,
-                                                 self.output_padding, self.dilation_rate)
+                                                 self.output_padding, self.dilation_rate, self._workspace)
 
     def _linear_backward(self, dz, op_cache):
         return conv_ops.conv2d_transpose_backward(dz, op_cache)

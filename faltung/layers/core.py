@@ -21,6 +21,12 @@ def _resolve_activation(layer, identifier):
         raise ValueError(f"{layer.name}: {err}") from None
 
 
+def _check_channels_last(layer, data_format):
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"{layer.name}: expected data_format 'channels_last' (faltung is NHWC), "
+                         f"got {data_format!r}")
+
+
 def _keep_activation_input(activation, z):
     """Keep the pre-activation ``z`` only when the activation's backward needs it."""
     return None if activation.needs_only_output else z
@@ -41,8 +47,8 @@ class Dense(Layer):
         self.units = int(units)
         self.activation = _resolve_activation(self, activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
+        self.kernel_initializer = check_initializer(self, kernel_initializer)
+        self.bias_initializer = check_initializer(self, bias_initializer)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -56,6 +62,9 @@ class Dense(Layer):
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape):
+        if self.kernel is not None and input_shape[-1] not in (None, self.kernel.shape[0]):
+            raise ValueError(f"{self.name}: expected an input shape (N, ..., {self.kernel.shape[0]}), "
+                             f"got {tuple(input_shape)}")
         return tuple(input_shape[:-1]) + (self.units,)
 
     def forward(self, x, training=False):
@@ -89,6 +98,16 @@ class Dense(Layer):
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": serialize_initializer(self.kernel_initializer),
                 "bias_initializer": serialize_initializer(self.bias_initializer)}
+
+
+def check_initializer(layer, identifier):
+    """Fail at construction (naming the layer) on an unknown initializer; return it unchanged."""
+    from .. import initializers
+    try:
+        initializers.get(identifier)
+    except ValueError as err:
+        raise ValueError(f"{layer.name}: {err}") from None
+    return identifier
 
 
 def serialize_initializer(initializer):
@@ -129,9 +148,7 @@ class Flatten(Layer):
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        if data_format not in (None, "channels_last"):
-            raise ValueError(f"{self.name}: expected data_format 'channels_last' (faltung is NHWC), "
-                             f"got {data_format!r}")
+        _check_channels_last(self, data_format)
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
@@ -173,8 +190,9 @@ class Reshape(Layer):
         known = int(np.prod([d for d in self.target_shape if d != -1], dtype=np.int64))
         shape = tuple(size // known if d == -1 else d for d in self.target_shape)
         if int(np.prod(shape, dtype=np.int64)) != size:
-            raise ValueError(f"{self.name}: cannot reshape input of shape {tuple(input_shape)} "
-                             f"to target_shape {self.target_shape}: sizes differ")
+            count = f"a multiple of {known}" if -1 in self.target_shape else str(known)
+            raise ValueError(f"{self.name}: expected an input with {count} values per sample for "
+                             f"target_shape {self.target_shape}, got shape {tuple(input_shape)}")
         return shape
 
     def compute_output_shape(self, input_shape):
@@ -236,10 +254,7 @@ class Dropout(Layer):
 
     def backward(self, dy):
         self.gradients = []
-        mask = self.cache
-        if mask is None:
-            return dy
-        return dy * mask
+        return dy if self.cache is None else dy * self.cache  # no mask: inference was the identity
 
     def get_config(self):
         noise = None if self.noise_shape is None else list(self.noise_shape)
@@ -262,9 +277,8 @@ class Rescaling(Layer):
         return dy * np.asarray(self.scale, dtype=dy.dtype)
 
     def get_config(self):
-        def plain(v):
-            return np.asarray(v).tolist()
-        return {**super().get_config(), "scale": plain(self.scale), "offset": plain(self.offset)}
+        return {**super().get_config(), "scale": np.asarray(self.scale).tolist(),
+                "offset": np.asarray(self.offset).tolist()}
 
 
 class ZeroPadding2D(Layer):
@@ -275,9 +289,7 @@ class ZeroPadding2D(Layer):
 
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
         super().__init__(**kwargs)
-        if data_format not in (None, "channels_last"):
-            raise ValueError(f"{self.name}: expected data_format 'channels_last' (faltung is NHWC), "
-                             f"got {data_format!r}")
+        _check_channels_last(self, data_format)
         self.padding = self._normalize(padding)
 
     def _normalize(self, padding):
@@ -296,13 +308,23 @@ class ZeroPadding2D(Layer):
                              f"((top, bottom), (left, right)) of non-negative ints, got {padding!r}")
         return tuple((int(a), int(b)) for a, b in pads)
 
+    def build(self, input_shape):
+        self._check_rank(input_shape)
+        super().build(input_shape)
+
+    def _check_rank(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(f"{self.name}: expected input of rank 4 (N, H, W, C), "
+                             f"got shape {tuple(input_shape)}")
+
     def compute_output_shape(self, input_shape):
+        self._check_rank(input_shape)
         (top, bottom), (left, right) = self.padding
         n, h, w, c = input_shape
         return (n, None if h is None else h + top + bottom, None if w is None else w + left + right, c)
 
     def forward(self, x, training=False):
-        self.check_input(x, 4)
+        self._check_rank(x.shape)
         return np.pad(x, ((0, 0), *self.padding, (0, 0)))
 
     def backward(self, dy):

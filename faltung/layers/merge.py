@@ -8,12 +8,17 @@ import numpy as np
 from .base import Layer
 
 
+def _describe(inputs):
+    return f"shape {tuple(inputs.shape)}" if hasattr(inputs, "shape") else repr(inputs)
+
+
 class _Merge(Layer):
     """Checks shared by the merge layers: a list of inputs whose shapes agree."""
 
     def _shapes(self, inputs):
-        if not isinstance(inputs, (list, tuple)) or len(inputs) < 1:
-            raise ValueError(f"{self.name}: expected a list of input arrays, got {type(inputs).__name__}")
+        if (not isinstance(inputs, (list, tuple)) or len(inputs) < 1
+                or not all(hasattr(x, "shape") or isinstance(x, (list, tuple)) for x in inputs)):
+            raise ValueError(f"{self.name}: expected a list of input arrays, got {_describe(inputs)}")
         return [tuple(x.shape if hasattr(x, "shape") else x) for x in inputs]
 
     def _agree(self, shapes, skip_axis=None):
@@ -36,6 +41,8 @@ class _Merge(Layer):
 
 
 class Concatenate(_Merge):
+    """[x1 (N, ..., C1), x2 (N, ..., C2), ...] -> y (N, ..., C1 + C2 + ...) along ``axis``."""
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = int(axis)
@@ -76,6 +83,8 @@ class Concatenate(_Merge):
 
 
 class Add(_Merge):
+    """[x1, x2, ...] of one shape (N, ...) -> y = x1 + x2 + ... of that shape."""
+
     def _check_shapes(self, shapes):
         self._agree(shapes)
 

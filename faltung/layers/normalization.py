@@ -14,7 +14,7 @@ with ``trainable=False`` runs in inference mode, as in Keras 3 (for fine-tuning)
 import numpy as np
 
 from .base import Layer
-from .core import serialize_initializer
+from .core import check_initializer, serialize_initializer
 
 
 class BatchNormalization(Layer):
@@ -29,9 +29,9 @@ class BatchNormalization(Layer):
             raise ValueError(f"{self.name}: expected a positive epsilon, got {epsilon!r}")
         self.momentum, self.epsilon = float(momentum), float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
-        self.initializers = {"beta": beta_initializer, "gamma": gamma_initializer,
-                             "moving_mean": moving_mean_initializer,
-                             "moving_variance": moving_variance_initializer}
+        self.initializers = {name: check_initializer(self, init) for name, init in (
+            ("beta", beta_initializer), ("gamma", gamma_initializer),
+            ("moving_mean", moving_mean_initializer), ("moving_variance", moving_variance_initializer))}
         self.gamma = self.beta = self.moving_mean = self.moving_variance = None
 
     def build(self, input_shape):

@@ -19,6 +19,9 @@ def as_input_list(model, x):
     """``x`` (array or list of arrays) as a list of numeric NumPy arrays."""
     if x is None:
         raise ValueError(f"{model.name}: expected input data x, got None")
+    single = not model.built or len(model.inputs) == 1
+    if isinstance(x, (list, tuple)) and single and not all(isinstance(a, np.ndarray) for a in x):
+        x = np.asarray(x)  # nested Python lists of numbers: one array, as Keras converts them
     items = list(x) if isinstance(x, (list, tuple)) else [x]
     arrays = []
     for item in items:

@@ -111,6 +111,8 @@ class GeneratorData:
             yield self._unpack(batch)
 
     def _unpack(self, batch):
+        if isinstance(batch, np.ndarray):  # inputs only, e.g. flow(x) for predict
+            return [batch], None
         x, y = split_batch(batch, self.where)
         return as_list(x), y
 

@@ -131,7 +131,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
                 break
         epoch_logs = model._metric_logs()
         if val_data is not None and (epoch + 1) % validation_freq == 0:
-            val_logs = _run_test(model, val_data)
+            val_logs = _run_test(model, val_data, cbs)
             epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
         model._epochs_trained += 1
         cbs.on_epoch_end(epoch, epoch_logs)
@@ -141,15 +141,17 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     return history
 
 
-def _run_test(model, data, cbs=None):
+def _run_test(model, data, cbs):
+    """The validation pass inside ``fit`` (calls the ``on_test_*`` hooks as Keras does)."""
     model._reset_metrics()
+    cbs.on_test_begin()
     for step, xs, y in _checked_batches(model, data, True):
-        if cbs is not None:
-            cbs.on_test_batch_begin(step)
+        cbs.on_test_batch_begin(step)
         model._test_step(xs, y)
-        if cbs is not None:
-            cbs.on_test_batch_end(step, model._metric_logs())
-    return model._metric_logs()
+        cbs.on_test_batch_end(step, model._metric_logs())
+    logs = model._metric_logs()
+    cbs.on_test_end(logs)
+    return logs
 
 
 def evaluate(model, x, y, batch_size, verbose, steps, callbacks):

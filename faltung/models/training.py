@@ -41,7 +41,8 @@ class TrainingMixin:
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, **kwargs):
         """Choose the optimizer (name or object), the loss (name or object) and metric names."""
         from .. import losses, optimizers
-        unsupported = sorted(k for k, v in kwargs.items() if v is not None)
+        ignored = ("run_eagerly", "jit_compile", "steps_per_execution", "auto_scale_loss")
+        unsupported = sorted(k for k, v in kwargs.items() if v is not None and k not in ignored)
         if unsupported:
             raise ValueError(f"{self.name}.compile: unsupported arguments {unsupported}")
         if isinstance(metrics, dict) or isinstance(loss, list) or (
@@ -103,15 +104,19 @@ class TrainingMixin:
         self._ensure_built(xs[0].shape)
         checks.check_inputs(self, xs)
         if cast:
-            xs = [a if a.dtype == t.dtype else a.astype(t.dtype) for a, t in zip(xs, self.inputs)]
+            xs = self._cast_inputs(xs)
         return xs
+
+    def _cast_inputs(self, xs):
+        """Each batch in its input's dtype (uint8 images -> float32), cast batch by batch."""
+        return [a if a.dtype == t.dtype else a.astype(t.dtype) for a, t in zip(xs, self.inputs)]
 
     def _standardize_y(self, y, n_samples=None):
         return checks.check_targets(self, y, n_samples)
 
     # ---- one step ----------------------------------------------------------------------------
     def _train_step(self, xs, y):
-        xs = [a if a.dtype == t.dtype else a.astype(t.dtype) for a, t in zip(xs, self.inputs)]
+        xs = self._cast_inputs(xs)
         y_pred = self._forward(xs, training=True, keep_caches=True)[0]
         loss_value = float(self.loss(y, y_pred))
         if self._fused_kind == "softmax":
@@ -125,7 +130,7 @@ class TrainingMixin:
         return loss_value
 
     def _test_step(self, xs, y):
-        xs = [a if a.dtype == t.dtype else a.astype(t.dtype) for a, t in zip(xs, self.inputs)]
+        xs = self._cast_inputs(xs)
         y_pred = self._forward(xs, training=False)[0]
         loss_value = float(self.loss(y, y_pred))
         self._update_metrics(loss_value, y, y_pred)
@@ -137,7 +142,7 @@ class TrainingMixin:
             metric.update_state(y, y_pred)
 
     def _predict_step(self, xs):
-        xs = [a if a.dtype == t.dtype else a.astype(t.dtype) for a, t in zip(xs, self.inputs)]
+        xs = self._cast_inputs(xs)
         return self._forward(xs, training=False)
 
     # ---- on-batch API (Keras) -------------------------------------------------------------------
@@ -174,6 +179,7 @@ class TrainingMixin:
         from .. import rng
         if self._shuffle_seed is None:
             self._shuffle_seed = int(rng.generator().integers(2**62))
+        self._fused_kind = self._fused_gradient_kind()  # a Sequential may have been built since compile
 
     # ---- loops -------------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,

@@ -18,6 +18,7 @@ the data gradient of a convolution (``y = Kᵀx``, eq. 2.8), its backward the fo
 (``dx = K dy``) plus the weight gradient with the roles of x and dy swapped.
 """
 import sys
+import weakref
 
 import numpy as np
 
@@ -33,14 +34,39 @@ def _is_pointwise(kernel_hw, strides, pads):
     return kernel_hw == (1, 1) and tuple(strides) == (1, 1) and pads == _NO_PADS
 
 
-def conv_forward(x, w, pads, strides, dilation):
+def _scratch(workspace, key, size, dtype):
+    """A buffer of ``size`` elements from the caller's ``workspace`` dict (None: allocate anew).
+
+    Reusing the big im2col matrix saves the page faults of a fresh allocation on every call.
+    The buffer is reused only once the array lent from it last time (see ``_lend``) is gone,
+    so a cache that is still alive (a shared layer's other call) is never overwritten.
+    """
+    if workspace is None:
+        return None
+    buffer, lent = workspace.get(key, (None, None))
+    in_use = lent is not None and lent() is not None
+    if in_use or buffer is None or buffer.size < size or buffer.dtype != dtype:
+        buffer = np.empty(size, dtype=dtype)
+    workspace[key] = (buffer, None)
+    return buffer[:size]
+
+
+def _lend(workspace, key, array):
+    """Remember (weakly) that ``array`` lives in the workspace buffer ``key``."""
+    if workspace is not None and key in workspace:
+        workspace[key] = (workspace[key][0], weakref.ref(array))
+
+
+def conv_forward(x, w, pads, strides, dilation, workspace=None, key="cols"):
     """``Y = cols(X) @ W`` with ``cols: (N*OH*OW, kh*kw*C)``. Returns ``(y, cols)``; ``cols`` feeds dW."""
     kh, kw, c, f = w.shape
     if _is_pointwise((kh, kw), strides, pads):
         out_hw, cols = x.shape[1:3], x.reshape(-1, c)
     else:
         out_hw = output_hw(x.shape[1:3], (kh, kw), strides, pads, dilation)
-        cols = im2col(pad(x, pads), (kh, kw), out_hw, strides, dilation)
+        buffer = _scratch(workspace, key, x.shape[0] * out_hw[0] * out_hw[1] * kh * kw * c, x.dtype)
+        cols = im2col(pad(x, pads), (kh, kw), out_hw, strides, dilation, out=buffer)
+        _lend(workspace, key, cols)
     y = cols @ w.reshape(kh * kw * c, f)
     return y.reshape(x.shape[0], out_hw[0], out_hw[1], f), cols
 
@@ -50,7 +76,7 @@ def conv_weight_grad(cols, dy, w_shape, pads, strides, dilation):
     return (cols.T @ dy.reshape(-1, w_shape[3])).reshape(w_shape)
 
 
-def conv_data_grad(dy, w, x_shape, pads, strides, dilation):
+def conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace=None):
     """``dX`` either as col2im(dY @ Wᵀ) or, for stride 1 and F <= C, as full_conv(dY, rot180(W)).
 
     Both are one GEMM of the same size; the convolution form moves ``kh*kw*F`` numbers per
@@ -64,7 +90,7 @@ def conv_data_grad(dy, w, x_shape, pads, strides, dilation):
     full_pads = ((keh - 1 - top, keh - 1 - bottom), (kew - 1 - left, kew - 1 - right))
     if tuple(strides) == (1, 1) and f <= c and min(min(full_pads)) >= 0:
         w_rot180 = np.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))  # (kh, kw, F, C)
-        dx, _ = conv_forward(dy, w_rot180, full_pads, (1, 1), dilation)
+        dx, _ = conv_forward(dy, w_rot180, full_pads, (1, 1), dilation, workspace, key="dy_cols")
         return dx
     dcols = dy.reshape(-1, f) @ w.reshape(kh * kw * c, f).T
     padded_shape = (x_shape[0], x_shape[1] + top + bottom, x_shape[2] + left + right, c)
@@ -109,8 +135,11 @@ def conv2d_transpose_output_hw(in_hw, kernel_hw, strides, padding, output_paddin
 
 
 # ---- public ops: convolution ---------------------------------------------------------------
-def conv2d_forward(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
-    """``y = xcorr(x, w) + b`` (formula 2.4). x: (N, H, W, C), w: (kh, kw, C, F), b: (F,) -> y: (N, OH, OW, F)."""
+def conv2d_forward(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1), workspace=None):
+    """``y = xcorr(x, w) + b`` (formula 2.4). x: (N, H, W, C), w: (kh, kw, C, F), b: (F,) -> y: (N, OH, OW, F).
+
+    ``workspace``: an optional dict the caller keeps between calls, to reuse scratch buffers from.
+    """
     _check_operands("conv2d", x, w, channel_axis=2)
     strides, dilation = tuple(strides), tuple(dilation_rate)
     pads = resolve_padding(padding, x.shape[1:3], w.shape[:2], strides, dilation)
@@ -119,25 +148,25 @@ def conv2d_forward(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=
         raise ValueError(f"conv2d: expected an input of at least the (dilated) kernel size "
                          f"{w.shape[:2]} with padding {padding!r}, got input of shape {x.shape}")
     kernels = _kernels()
-    y, saved = kernels.conv_forward(x, w, pads, strides, dilation)
+    y, saved = kernels.conv_forward(x, w, pads, strides, dilation, workspace)
     if b is not None:
         y += b  # in place on the fresh GEMM output
-    cache = (kernels, saved, w, x.shape, pads, strides, dilation, b is not None)
+    cache = (kernels, saved, w, x.shape, pads, strides, dilation, b is not None, workspace)
     return y, cache
 
 
 def conv2d_backward(dy, cache):
     """``dW = xcorr(X, dY)`` (3.10), ``dX = full_conv(dY, rot180(W))`` (3.11), ``db = Σ dY``."""
-    kernels, saved, w, x_shape, pads, strides, dilation, has_bias = cache
+    kernels, saved, w, x_shape, pads, strides, dilation, has_bias, workspace = cache
     dw = kernels.conv_weight_grad(saved, dy, w.shape, pads, strides, dilation)
-    dx = kernels.conv_data_grad(dy, w, x_shape, pads, strides, dilation)
+    dx = kernels.conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace)
     db = dy.sum(axis=(0, 1, 2)) if has_bias else None
     return dx, dw, db
 
 
 # ---- public ops: transposed convolution ---------------------------------------------------
 def conv2d_transpose_forward(x, w, b=None, strides=(1, 1), padding="valid", output_padding=None,
-                             dilation_rate=(1, 1)):
+                             dilation_rate=(1, 1), workspace=None):
     """``y = Kᵀx + b`` (eq. 2.8): the data gradient of the convolution with kernel w.
 
     x: (N, H, W, C), w: (kh, kw, F, C) as Keras, b: (F,) -> y: (N, OH, OW, F) with Keras's sizes.
@@ -153,17 +182,17 @@ def conv2d_transpose_forward(x, w, b=None, strides=(1, 1), padding="valid", outp
                          f"{output_padding}) does not map back to the input size {x.shape[1:3]}; "
                          f"expected 0 <= output_padding < strides {strides}")
     kernels = _kernels()
-    y = kernels.conv_data_grad(x, w, (x.shape[0],) + out_hw + (f,), pads, strides, dilation)
+    y = kernels.conv_data_grad(x, w, (x.shape[0],) + out_hw + (f,), pads, strides, dilation, workspace)
     if b is not None:
         y += b
-    cache = (kernels, x, w, pads, strides, dilation, b is not None)
+    cache = (kernels, x, w, pads, strides, dilation, b is not None, workspace)
     return y, cache
 
 
 def conv2d_transpose_backward(dy, cache):
     """``dx = conv(dY, W)`` (the forward convolution), ``dW = xcorr(dY, X)``, ``db = Σ dY``."""
-    kernels, x, w, pads, strides, dilation, has_bias = cache
-    dx, saved = kernels.conv_forward(dy, w, pads, strides, dilation)
+    kernels, x, w, pads, strides, dilation, has_bias, workspace = cache
+    dx, saved = kernels.conv_forward(dy, w, pads, strides, dilation, workspace)
     dw = kernels.conv_weight_grad(saved, x, w.shape, pads, strides, dilation)
     db = dy.sum(axis=(0, 1, 2)) if has_bias else None
     return dx, dw, db

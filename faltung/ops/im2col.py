@@ -83,18 +83,13 @@ def im2col(xp, kernel_hw, out_hw, strides, dilation, out=None):
     """The windows of the padded input as rows: ``(N*OH*OW, kh*kw*C)``, columns ordered (kh, kw, C).
 
     This column order matches ``w.reshape(kh*kw*C, F)`` for a kernel ``w: (kh, kw, C, F)``.
+    One copy of the strided window view; ``out`` (any array of that size) is reused if given.
     """
-    n, c = xp.shape[0], xp.shape[3]
-    kh, kw = kernel_hw
-    if out is None:
-        out = np.empty((n, out_hw[0], out_hw[1], kh, kw, c), dtype=xp.dtype)
-    else:
-        out = out.reshape(n, out_hw[0], out_hw[1], kh, kw, c)
-    # one strided copy per kernel offset: each moves contiguous runs of C values
-    for i in range(kh):
-        for j in range(kw):
-            out[:, :, :, i, j, :] = offset_slice(xp, i, j, out_hw, strides, dilation)
-    return out.reshape(n * out_hw[0] * out_hw[1], kh * kw * c)
+    view = windows(xp, kernel_hw, out_hw, strides, dilation)
+    out = np.empty(view.shape, dtype=xp.dtype) if out is None else out.reshape(view.shape)
+    np.copyto(out, view)
+    n, oh, ow, kh, kw, c = view.shape
+    return out.reshape(n * oh * ow, kh * kw * c)
 
 
 def col2im(cols, padded_shape, kernel_hw, out_hw, strides, dilation):

@@ -17,8 +17,11 @@ from .im2col import crop, effective_size, offset_slice, output_hw, pad
 
 
 # ---- convolution --------------------------------------------------------------------
-def conv_forward(x, w, pads, strides, dilation):
-    """Formula 2.4, one output position at a time. Returns ``(y, x_padded)``."""
+def conv_forward(x, w, pads, strides, dilation, workspace=None):
+    """Formula 2.4, one output position at a time. Returns ``(y, x_padded)``.
+
+    (``workspace`` is accepted for the fast kernels' signature and not used.)
+    """
     kh, kw, _, f = w.shape
     (sh, sw), (dh, dw) = strides, dilation
     xp = pad(x, pads)
@@ -44,7 +47,7 @@ def conv_weight_grad(xp, dy, w_shape, pads, strides, dilation):
     return dw
 
 
-def conv_data_grad(dy, w, x_shape, pads, strides, dilation):
+def conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace=None):
     """Formula 3.11, dX = full_conv(dY, rot180(W)).
 
     Strides are undone by spreading dY onto the stride grid (zeros in between); "full"

@@ -62,8 +62,13 @@ def fold_index(i, n, fill_mode):
     return np.clip(i, 0, n - 1), valid
 
 
-def sampling_plan(matrices, input_shape, output_hw=None, interpolation="bilinear", fill_mode="reflect"):
-    """Where each output pixel reads from: ``matrices (N, 3, 3)``, ``input_shape (N, H, W, C)``."""
+def sampling_plan(matrices, input_shape, output_hw=None, interpolation="bilinear", fill_mode="reflect",
+                  dtype=np.float64):
+    """Where each output pixel reads from: ``matrices (N, 3, 3)``, ``input_shape (N, H, W, C)``.
+
+    Coordinates are computed in float64; the weights are stored in ``dtype`` (the images' dtype)
+    and the indices as int32 when the batch is small enough, to keep the plan small.
+    """
     n, h, w = input_shape[0], input_shape[1], input_shape[2]
     ho, wo = (h, w) if output_hw is None else output_hw
     matrices = np.asarray(matrices, dtype=np.float64)
@@ -85,6 +90,7 @@ def sampling_plan(matrices, input_shape, output_hw=None, interpolation="bilinear
     # fold each row and column position once, then combine them into the 1 or 4 neighbours
     rows = [(fold_index(r.astype(np.int64), h, fill_mode), wr) for r, wr in rows_in]
     cols = [(fold_index(c.astype(np.int64), w, fill_mode), wc) for c, wc in cols_in]
+    index_dtype = np.int32 if n * h * w < 2**31 else np.int64
     indices, weights, fill_weight = [], [], None
     for (r, valid_r), wr in rows:
         offset = base + r * w
@@ -94,10 +100,10 @@ def sampling_plan(matrices, input_shape, output_hw=None, interpolation="bilinear
                 valid = valid_r & valid_c
                 fill_weight = (0 if fill_weight is None else fill_weight) + np.where(valid, 0.0, wgt)
                 wgt = np.where(valid, wgt, 0.0)
-            indices.append((offset + c).reshape(-1))
-            weights.append(wgt.reshape(-1))
+            indices.append((offset + c).reshape(-1).astype(index_dtype, copy=False))
+            weights.append(wgt.reshape(-1).astype(dtype, copy=False))
     if fill_weight is not None:
-        fill_weight = fill_weight.reshape(-1)
+        fill_weight = fill_weight.reshape(-1).astype(dtype, copy=False)
     return SamplingPlan(indices, weights, fill_weight, tuple(input_shape), (ho, wo))
 
 
@@ -108,7 +114,7 @@ def resample(images, plan, fill_value=0.0):
     flat = images.reshape(n * h * w, c)
     out = np.zeros((plan.indices[0].size, c), dtype=dtype)
     for idx, wgt in zip(plan.indices, plan.weights):
-        out += wgt.astype(dtype, copy=False)[:, None] * np.take(flat, idx, axis=0)
+        out += wgt.astype(dtype, copy=False)[:, None] * np.take(flat, idx, axis=0).astype(dtype, copy=False)
     if plan.fill_weight is not None and fill_value != 0:
         out += (plan.fill_weight * fill_value).astype(dtype)[:, None]
     return out.reshape(n, plan.output_hw[0], plan.output_hw[1], c)
@@ -129,12 +135,13 @@ def affine_transform(images, matrices, interpolation="bilinear", fill_mode="refl
                      output_hw=None):
     """Resample ``images (N, H, W, C)`` with one matrix per image ``(N, 3, 3)`` (see module docstring)."""
     check_options(interpolation, fill_mode, "affine_transform")
-    plan = sampling_plan(matrices, images.shape, output_hw, interpolation, fill_mode)
+    dtype = images.dtype if images.dtype.kind == "f" else np.dtype(np.float32)
+    plan = sampling_plan(matrices, images.shape, output_hw, interpolation, fill_mode, dtype)
     return resample(images, plan, fill_value)
 
 
 # ---- matrices (output (x, y) -> input (x, y)), one per image ----------------------------------------
-def _stack(rows):
+def stack_matrices(rows):
     """``[[a, b, c], [d, e, f]]`` of (N,) arrays or scalars -> (N, 3, 3) with last row (0, 0, 1)."""
     (a, b, c), (d, e, f) = [[np.asarray(v, np.float64) for v in row] for row in rows]
     a, b, c, d, e, f = np.broadcast_arrays(a, b, c, d, e, f)
@@ -151,14 +158,14 @@ def identity_matrices(n):
 
 def translation_matrices(dx, dy):
     """Content moves by ``(+dx, +dy)`` pixels: output ``(x, y)`` reads input ``(x - dx, y - dy)``."""
-    return _stack([[1, 0, -np.asarray(dx)], [0, 1, -np.asarray(dy)]])
+    return stack_matrices([[1, 0, -np.asarray(dx)], [0, 1, -np.asarray(dy)]])
 
 
 def about_center(matrices, height, width):
     """``C @ M @ C^-1``: the linear part of M acts about the image centre ``((W-1)/2, (H-1)/2)``."""
     cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
-    to_center = _stack([[1, 0, cx], [0, 1, cy]])
-    from_center = _stack([[1, 0, -cx], [0, 1, -cy]])
+    to_center = stack_matrices([[1, 0, cx], [0, 1, cy]])
+    from_center = stack_matrices([[1, 0, -cx], [0, 1, -cy]])
     return to_center @ matrices @ from_center
 
 
@@ -169,12 +176,12 @@ def rotation_matrices(theta, height, width):
     Keras 3's rotation matrix; ``theta = pi/2`` is ``np.rot90``.
     """
     cos, sin = np.cos(theta), np.sin(theta)
-    return about_center(_stack([[cos, -sin, 0], [sin, cos, 0]]), height, width)
+    return about_center(stack_matrices([[cos, -sin, 0], [sin, cos, 0]]), height, width)
 
 
 def zoom_matrices(zx, zy, height, width):
     """Output (x, y) reads input ``(cx + zx (x - cx), cy + zy (y - cy))``: ``z < 1`` zooms in."""
-    return about_center(_stack([[zx, 0, 0], [0, zy, 0]]), height, width)
+    return about_center(stack_matrices([[zx, 0, 0], [0, zy, 0]]), height, width)
 
 
 def resize_matrices(n, crop_box, output_hw):
@@ -184,5 +191,5 @@ def resize_matrices(n, crop_box, output_hw):
     """
     top, left, ch, cw = crop_box
     sy, sx = ch / output_hw[0], cw / output_hw[1]
-    m = _stack([[sx, 0, left + 0.5 * sx - 0.5], [0, sy, top + 0.5 * sy - 0.5]])
+    m = stack_matrices([[sx, 0, left + 0.5 * sx - 0.5], [0, sy, top + 0.5 * sy - 0.5]])
     return np.broadcast_to(m, (n, 3, 3)).copy()

@@ -6,9 +6,10 @@ For each image it draws (``get_random_transform``) a rotation ``theta`` (degrees
 
     M = R(theta) @ T(tx, ty) @ Shear(s) @ Zoom(zx, zy)
 
-and resamples the whole batch at once (``faltung.preprocessing.affine``, bilinear as Keras's
-``interpolation_order=1``). Then the standardisation (``standardize``): rescale, sample-wise and
-feature-wise centring / std normalisation, in Keras's order.
+and resamples the whole batch at once (``faltung.preprocessing.affine``, bilinear for Keras's
+``interpolation_order=1``, nearest for 0). A channel shift adds ``uniform(-c, c)`` per image.
+Then the standardisation (``standardize``): rescale, sample-wise and feature-wise centring /
+std normalisation, in Keras's order. Keras's ``brightness_range`` and ZCA whitening are not offered.
 
 One deliberate difference from Keras's ``get_random_transform``: Keras draws the shift it calls
 ``tx`` from ``height_shift_range * H`` but applies it along the width (for square images such as
@@ -40,9 +41,15 @@ class ImageDataGenerator:
     def __init__(self, featurewise_center=False, samplewise_center=False,
                  featurewise_std_normalization=False, samplewise_std_normalization=False,
                  rotation_range=0, width_shift_range=0.0, height_shift_range=0.0, shear_range=0.0,
-                 zoom_range=0.0, fill_mode="nearest", cval=0.0, horizontal_flip=False,
-                 vertical_flip=False, rescale=None, preprocessing_function=None, validation_split=0.0,
-                 dtype=None, interpolation="bilinear"):
+                 zoom_range=0.0, channel_shift_range=0.0, fill_mode="nearest", cval=0.0, horizontal_flip=False,
+                 vertical_flip=False, rescale=None, preprocessing_function=None, data_format=None,
+                 validation_split=0.0, interpolation_order=1, dtype=None):
+        if interpolation_order not in (0, 1):
+            raise ValueError(f"ImageDataGenerator: expected interpolation_order 0 (nearest) or 1 (bilinear), "
+                             f"got {interpolation_order!r}")
+        if data_format not in (None, "channels_last"):
+            raise ValueError(f"ImageDataGenerator: expected data_format 'channels_last' (NHWC), got {data_format!r}")
+        interpolation = "nearest" if interpolation_order == 0 else "bilinear"
         affine.check_options(interpolation, fill_mode, "ImageDataGenerator")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"ImageDataGenerator: expected validation_split in [0, 1), got {validation_split!r}")
@@ -55,6 +62,7 @@ class ImageDataGenerator:
         self.height_shift_range = height_shift_range
         self.shear_range = float(shear_range)
         self.zoom_range = _as_range(zoom_range, "zoom_range")
+        self.channel_shift_range = float(channel_shift_range)
         self.fill_mode, self.cval, self.interpolation = fill_mode, float(cval), interpolation
         self.horizontal_flip, self.vertical_flip = horizontal_flip, vertical_flip
         self.rescale = rescale
@@ -149,6 +157,8 @@ class ImageDataGenerator:
             params["zx"], params["zy"] = np.ones(n), np.ones(n)
         else:
             params["zx"], params["zy"] = gen.uniform(zl, zu, size=(2, n))
+        c = self.channel_shift_range
+        params["channel_shift_intensity"] = gen.uniform(-c, c, size=n) if c else np.zeros(n)
         params["flip_horizontal"] = (gen.random(n) < 0.5) & bool(self.horizontal_flip)
         params["flip_vertical"] = (gen.random(n) < 0.5) & bool(self.vertical_flip)
         return params
@@ -169,14 +179,14 @@ class ImageDataGenerator:
         zy = np.asarray(params.get("zy", np.ones(n)), np.float64)
         out = np.asarray(x, dtype=self.dtype)
         if np.any(theta) or np.any(tx) or np.any(ty) or np.any(shear) or np.any(zx != 1) or np.any(zy != 1):
-            zero, one = np.zeros(n), np.ones(n)
-            rotate = affine._stack([[np.cos(theta), -np.sin(theta), zero], [np.sin(theta), np.cos(theta), zero]])
-            # Keras's shift matrix reads input at output + (tx, ty): the content moves by -tx
-            shift = affine._stack([[one, zero, tx], [zero, one, ty]])
-            shear_m = affine._stack([[one, -np.sin(shear), zero], [zero, np.cos(shear), zero]])
-            zoom = affine._stack([[zx, zero, zero], [zero, zy, zero]])
-            matrices = affine.about_center(rotate @ shift @ shear_m @ zoom, h, w)
+            matrices = affine.about_center(keras_affine_matrices(theta, tx, ty, shear, zx, zy), h, w)
             out = affine.affine_transform(out, matrices, self.interpolation, self.fill_mode, self.cval)
+        intensity = np.asarray(params.get("channel_shift_intensity", np.zeros(n)), np.float64)
+        if np.any(intensity):
+            # Keras: x + intensity, clipped to the image's own [min, max]
+            low = out.min(axis=(1, 2, 3), keepdims=True)
+            high = out.max(axis=(1, 2, 3), keepdims=True)
+            out = np.clip(out + intensity.reshape(-1, 1, 1, 1).astype(out.dtype), low, high)
         flip_h = np.asarray(params.get("flip_horizontal", np.zeros(n, bool)), bool)
         flip_v = np.asarray(params.get("flip_vertical", np.zeros(n, bool)), bool)
         if flip_h.any() or flip_v.any():
@@ -207,6 +217,20 @@ class ImageDataGenerator:
         """An endless iterator of ``(x_batch float32 (B, H, W, C), y_batch)``; ``len()`` batches per epoch."""
         return NumpyArrayIterator(x, y, self, batch_size=batch_size, shuffle=shuffle,
                                   sample_weight=sample_weight, seed=seed, subset=subset)
+
+
+def keras_affine_matrices(theta, tx, ty, shear, zx, zy):
+    """Keras's composition ``R(theta) @ T(tx, ty) @ Shear(shear) @ Zoom(zx, zy)`` (angles in radians),
+    output (x, y) -> input (x, y), one (3, 3) matrix per image; centre it with ``affine.about_center``.
+
+    ``T`` reads the input at ``output + (tx, ty)``, so a positive ``tx`` moves the content left.
+    """
+    zero, one = np.zeros_like(theta), np.ones_like(theta)
+    rotate = affine.stack_matrices([[np.cos(theta), -np.sin(theta), zero], [np.sin(theta), np.cos(theta), zero]])
+    shift = affine.stack_matrices([[one, zero, tx], [zero, one, ty]])
+    shear_m = affine.stack_matrices([[one, -np.sin(shear), zero], [zero, np.cos(shear), zero]])
+    zoom = affine.stack_matrices([[zx, zero, zero], [zero, zy, zero]])
+    return rotate @ shift @ shear_m @ zoom
 
 
 def _check_images(x, who):

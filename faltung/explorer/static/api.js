@@ -71,6 +71,6 @@ FX.fmt = function (v, digits = 4) {
   if (v === null || v === undefined) return "pad";
   if (v === 0) return "0";
   const a = Math.abs(v);
-  if (a >= 1e4 || a < 1e-3) return v.toExponential(2);
+  if (a >= 1e4 || a < 1e-3) return v.toExponential(digits > 3 ? 2 : 1);
   return Number(v.toFixed(digits)).toString();
 };

@@ -24,7 +24,7 @@ window.FX = window.FX || {};
   // ---- predictions, throttled: at most one request in flight, the newest input wins ----------
   let pending = null, inFlight = false, lastSent = 0;
   const MIN_INTERVAL_MS = 40;
-  function request(body) { pending = body; pump(); }
+  function request(body) { pending = body; document.body.dataset.busy = "1"; pump(); }
   async function pump() {
     if (inFlight || !pending) return;
     const wait = MIN_INTERVAL_MS - (performance.now() - lastSent);
@@ -42,6 +42,7 @@ window.FX = window.FX || {};
       $("input-error").hidden = false;
     } finally {
       inFlight = false;
+      if (!pending) delete document.body.dataset.busy;
       pump();
     }
   }

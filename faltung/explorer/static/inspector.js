@@ -113,8 +113,15 @@ FX.Inspector = class {
     const result = ex.result !== undefined && ex.result !== null
       ? `= <span id="insp-result" class="v">${FX.fmt(ex.result, 5)}</span><br>${this.verdict(ex)}`
       : `value <span id="insp-value" class="v">${FX.fmt(ex.value, 5)}</span>`;
-    const input = ex.input !== undefined ? `x = ${FX.fmt(ex.input, 5)} → ` : "";
-    return `<div class="chain">${esc(ex.formula)}<br>${input}${ex.activation ? esc(ex.activation) + "(x) " : ""}${result}</div>`;
+    let detail = ex.input !== undefined ? `x = ${FX.fmt(ex.input, 5)} → ` : "";
+    if (ex.kind === "add") detail = ex.terms.map((t) => FX.fmt(t, 5)).join(" + ") + " ";
+    if (ex.kind === "batch_norm") {
+      detail = `${FX.fmt(ex.gamma)} · (${FX.fmt(ex.input)} − ${FX.fmt(ex.mean)}) / √(${FX.fmt(ex.variance)} + ` +
+        `${FX.fmt(ex.epsilon)}) + ${FX.fmt(ex.beta)} `;
+    }
+    if (ex.kind === "rescaling") detail = `${FX.fmt(ex.input)} · ${FX.fmt(ex.scale)} + ${FX.fmt(ex.offset)} `;
+    if (ex.activation) detail += `${esc(ex.activation)}(x) `;
+    return `<div class="chain">${esc(ex.formula)}<br>${detail}${result}</div>`;
   }
 };
 

@@ -4,7 +4,7 @@ window.FX = window.FX || {};
 
 FX.mapLayout = function (H, W, C) {
   const cols = C <= 6 ? 1 : C <= 16 ? 2 : C <= 48 ? 3 : 4;
-  let size = [0, 72, 56, 44, 36][cols];
+  let size = [0, 72, 56, 44, C > 64 ? 28 : 36][cols];
   if (H <= 8) size = Math.min(size, Math.max(28, H * 9));
   return { cols, size, height: Math.round(size * H / W) };
 };
@@ -13,7 +13,19 @@ FX.vectorLayout = function (n) {
   if (n <= 16) return { cols: 1, cell: 18 };
   if (n <= 128) return { cols: 4, cell: 14 };
   if (n <= 512) return { cols: 8, cell: 10 };
-  return { cols: 40, cell: 4 };
+  return { cols: 32, cell: 3 };
+};
+
+// "Conv 5×5 tanh", "MaxPool 2×2", "Dense relu": short enough for a narrow column
+FX.shortType = function (info) {
+  const names = { Conv2D: "Conv", MaxPooling2D: "MaxPool", AveragePooling2D: "AvgPool",
+                  GlobalAveragePooling2D: "GlobalAvg", GlobalMaxPooling2D: "GlobalMax",
+                  BatchNormalization: "BatchNorm" };
+  const size = info.kernel_size || info.pool_size;
+  const usual = info.pool_size || [1, 1];   // pooling strides default to the pool size, conv to 1
+  const stride = info.strides && info.strides.some((s, k) => s !== usual[k]) ? ` /${info.strides.join("×")}` : "";
+  const act = info.activation && info.activation !== "linear" ? ` ${info.activation}` : "";
+  return `${names[info.type] || info.type}${size ? " " + size.join("×") : ""}${stride}${act}`;
 };
 
 // how a layer's output is drawn: feature maps, a vector of cells, or (the last layer) class bars
@@ -53,8 +65,7 @@ FX.LayersView = class {
     this.model.layers.forEach((info, i) => {
       const last = i === this.model.layers.length - 1;
       const form = FX.layerForm(info, last);
-      const act = info.activation && info.activation !== "linear" ? ` · ${info.activation}` : "";
-      const col = this.addColumn(info.name, `${info.type}${act}`, info.output_shape.join("×"), info);
+      const col = this.addColumn(info.name, FX.shortType(info), info.output_shape.join("×"), info);
       col.form = form;
       col.index = i;
       col.shape = info.output_shape;
@@ -75,7 +86,8 @@ FX.LayersView = class {
   addColumn(name, type, shape, info) {
     const col = this.el("div", "column");
     const head = this.el("header");
-    head.append(this.el("b", "", name), this.el("span", "", type), this.el("span", "", shape));
+    // a break opportunity after each underscore: "average_pooling2d_1" wraps at "_"
+    head.append(this.el("b", "", name.replace(/_/g, "_\u200b")), this.el("span", "", type), this.el("span", "", shape));
     if (info) head.title = `${info.type}, ${info.params.toLocaleString()} parameters` +
       (info.kernel_size ? `, kernel ${info.kernel_size.join("×")}` : "") +
       (info.pool_size ? `, pool ${info.pool_size.join("×")}` : "") +
@@ -96,7 +108,8 @@ FX.LayersView = class {
       wrap.style.height = layout.height + "px";
       const canvas = this.el("canvas");
       canvas.width = W; canvas.height = H;
-      wrap.append(canvas, this.el("span", "tag", String(c)));
+      wrap.append(canvas);
+      if (layout.size >= 36) wrap.append(this.el("span", "tag", String(c)));
       wrap.dataset.channel = c;
       wrap.addEventListener("click", (e) => {
         const r = canvas.getBoundingClientRect();
