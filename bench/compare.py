@@ -97,10 +97,13 @@ def _torch_step(model_name, batch, mode, channels_last, threads):
 
 def worker(args):
     from threadpoolctl import threadpool_info
-    if args.worker == "faltung":
-        import faltung  # noqa: F401
+    if args.worker == "faltung":  # import everything a step needs, so the baseline holds the libraries
+        import faltung.applications  # noqa: F401
+        import faltung.losses  # noqa: F401
+        import faltung.optimizers  # noqa: F401
     else:
-        import torch  # noqa: F401
+        import torch.nn  # noqa: F401
+        import torch.optim  # noqa: F401
     baseline_kb = _rss_kb()
     if args.worker == "faltung":
         step = _faltung_step(args.model, args.batch, args.mode)
@@ -277,6 +280,26 @@ def parent(args):
         os.replace(tmp, args.json)
 
 
+def profile(args):
+    """cProfile of faltung's training step (``--profile MODEL``): where the time goes, by function."""
+    import cProfile
+    import pstats
+    step = _faltung_step(args.profile, args.batches[0], "train")
+    for _ in range(args.warmup_steps):
+        step()
+    profiler = cProfile.Profile()
+    t0 = time.perf_counter()
+    profiler.enable()
+    for _ in range(args.profile_steps):
+        step()
+    profiler.disable()
+    elapsed = time.perf_counter() - t0
+    print(f"{args.profile} batch {args.batches[0]}: {args.profile_steps} training steps, "
+          f"{1e3 * elapsed / args.profile_steps:.1f} ms/step, "
+          f"{args.profile_steps * args.batches[0] / elapsed:,.0f} img/s (under the profiler)")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile_lines)
+
+
 def main(argv=None):
     from threadpoolctl import threadpool_info
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -292,6 +315,11 @@ def main(argv=None):
     p.add_argument("--unset-openblas-env", action="store_true",
                    help="drop OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the workers")
     p.add_argument("--json", help="also write the raw results here")
+    p.add_argument("--profile", choices=models.MODELS,
+                   help="instead of comparing, profile faltung's training step on this model "
+                        "(batch = the first of --batches)")
+    p.add_argument("--profile-steps", type=int, default=10)
+    p.add_argument("--profile-lines", type=int, default=25)
     p.add_argument("--worker", choices=CONTENDERS, help=argparse.SUPPRESS)
     p.add_argument("--model", help=argparse.SUPPRESS)
     p.add_argument("--batch", type=int, help=argparse.SUPPRESS)
@@ -302,7 +330,9 @@ def main(argv=None):
         args.threads = int(blas[0]["num_threads"]) if blas else os.cpu_count()
     if args.quick:
         args.rounds, args.window, args.warmup_steps, args.warmup_seconds = 3, 0.5, 2, 0.3
-    if args.worker:
+    if args.profile:
+        profile(args)
+    elif args.worker:
         from threadpoolctl import threadpool_limits
         with threadpool_limits(limits=args.threads, user_api="blas"):
             worker(args)

@@ -78,9 +78,6 @@ class Metric:
         self.total = 0.0
         self.count = 0.0
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        raise NotImplementedError(f"{type(self).__name__}.update_state")
-
     def result(self):
         return float(self.total / self.count) if self.count else 0.0
 
@@ -163,11 +160,3 @@ def get(identifier):
         return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", "metric"))
     raise ValueError(f"unknown metric {identifier!r}: expected a name, a Metric or a function")
 
-
-def serialize(metric):
-    """A metric as JSON: its name if it is a built-in one, else None (not restorable)."""
-    if isinstance(metric, MeanMetricWrapper) and metric.fn in _FUNCTIONS.values():
-        if _FUNCTIONS.get(metric.name) is metric.fn:
-            return metric.name
-        return None
-    return None

@@ -223,3 +223,23 @@ def test_history_is_returned_and_set_on_the_model():
     history = model.fit(x, y, epochs=2, verbose=0)
     assert isinstance(history, callbacks.History) and model.history is history
     assert history.params["epochs"] == 2 and history.params["steps"] == 1
+
+
+def test_evaluate_and_predict_call_their_hooks():
+    events = []
+
+    class Recorder(callbacks.Callback):
+        def on_test_begin(self, logs=None): events.append("test_begin")
+        def on_test_batch_end(self, batch, logs=None): events.append(f"test_batch {batch} {sorted(logs)}")
+        def on_test_end(self, logs=None): events.append(f"test_end {sorted(logs)}")
+        def on_predict_begin(self, logs=None): events.append("predict_begin")
+        def on_predict_batch_end(self, batch, logs=None):
+            events.append(f"predict_batch {batch} {len(logs['outputs'][0])}")
+        def on_predict_end(self, logs=None): events.append("predict_end")
+    x, y = _data(n=10)
+    model = _model()
+    model.evaluate(x, y, batch_size=6, verbose=0, callbacks=[Recorder()])
+    model.predict(x, batch_size=6, verbose=0, callbacks=[Recorder()])
+    assert events == ["test_begin", "test_batch 0 ['accuracy', 'loss']", "test_batch 1 ['accuracy', 'loss']",
+                      "test_end ['accuracy', 'loss']",
+                      "predict_begin", "predict_batch 0 6", "predict_batch 1 4", "predict_end"]

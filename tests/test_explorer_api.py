@@ -344,3 +344,35 @@ def test_command_loads_a_run_directory(tmp_path, model):
     args = add_arguments(argparse.ArgumentParser()).parse_args([str(tmp_path / "missing"), "--no-browser"])
     assert (args.host, args.port, args.no_browser) == ("127.0.0.1", 8000, True)
     assert run(args) == 2                                          # a clear error, no server started
+
+
+def test_predict_is_fast_enough_to_follow_the_pen():
+    """< 100 ms per update (server side) for the shipped LeNet-5 and seed 000's MNIST CNN."""
+    from faltung.applications.seeds import mnist_cnn
+    drawing = png_data_url(ring_digit(280))
+    for model, info in (load_model_and_info(None), (mnist_cnn(), {"input_shape": [28, 28, 1]})):
+        client = TestClient(create_app(model, info))
+        times = [client.post("/api/predict", json={"image": drawing}).json()["elapsed_ms"] for _ in range(9)]
+        assert 0 < np.median(times) < 100, (model.name, times)
+
+
+def test_input_field_is_exactly_what_the_neuron_depends_on(client, model):
+    """Outside the reported receptive field the input can change freely; the neuron does not."""
+    trace = client.post("/api/predict", json={"pixels": np.zeros((28, 28)).tolist()}).json()
+    ex = client.post("/api/neuron", json={"layer": 2, "position": [1, 1, 0],
+                                          "trace_id": trace["trace_id"]}).json()
+    field = ex["input_field"]
+    assert field == {"y0": 4, "y1": 14, "x0": 4, "x1": 14}   # 3x3/2 'same' <- pool 2 <- 5x5 valid
+    graph = LayerGraph(model)
+    rng = np.random.default_rng(8)
+    x = rng.random((32, 32, 1)).astype(np.float32)
+    outside = x.copy()
+    mask = np.ones((32, 32), bool)
+    mask[field["y0"]:field["y1"], field["x0"]:field["x1"]] = False
+    outside[mask] = rng.random(int(mask.sum()))[:, None]
+    assert graph.run(outside).outputs[2][1, 1, 0] == graph.run(x).outputs[2][1, 1, 0]
+    inside = x.copy()
+    inside[~mask] = rng.random(int((~mask).sum()))[:, None]   # inside the field it does matter
+    assert not np.array_equal(graph.run(inside).outputs[2][1, 1], graph.run(x).outputs[2][1, 1])
+    dense = client.post("/api/neuron", json={"layer": 6, "position": [0]}).json()
+    assert dense["input_field"] is None

@@ -173,3 +173,12 @@ def test_bad_inputs_name_the_layer():
         transpose(np.zeros((1, 3, 3, 2)))
     with pytest.raises(ValueError, match=r"up: expected input of rank 4"):
         transpose.compute_output_shape((None, 3, 3))
+
+
+def test_layers_run_on_the_reference_kernels_too():
+    from faltung import config
+    x = _x((2, 5, 4, 2))
+    with config.use_implementation("reference"):
+        check_layer_gradients(_with_random_bias(Conv2D(2, 3, strides=2, padding="same", activation="tanh",
+                                                       dtype="float64"), x), x)
+        check_layer_gradients(_with_random_bias(Conv2DTranspose(2, (2, 3), strides=2, dtype="float64"), x), x)

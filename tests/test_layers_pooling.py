@@ -114,3 +114,10 @@ def test_bad_inputs_name_the_layer():
         pool(np.zeros((1, 2, 4, 3)))
     with pytest.raises(ValueError, match=r"gap: expected input of rank 4"):
         GlobalAveragePooling2D(name="gap")(np.zeros((2, 3)))
+
+
+def test_pooling_layers_run_on_the_reference_kernels_too():
+    from faltung import config
+    with config.use_implementation("reference"):
+        for layer_class in (MaxPooling2D, AveragePooling2D):
+            check_layer_gradients(layer_class(3, 2, "same", dtype="float64"), _x((2, 5, 6, 2)))

@@ -83,7 +83,8 @@ def test_compile_rejects_unknown_names(kwargs, message):
 
 def test_predict_checks_the_input_shape():
     model = _model()
-    with pytest.raises(ValueError, match=r"sequential: expected input of shape \(None, 6\), got array of shape \(2, 7\)"):
+    expected = r"sequential: expected input of shape \(None, 6\), got array of shape \(2, 7\)"
+    with pytest.raises(ValueError, match=expected):
         model.predict(np.ones((2, 7)), verbose=0)
     with pytest.raises(ValueError, match="numeric input"):
         model.predict(np.array([["a"] * 6]), verbose=0)
@@ -103,8 +104,12 @@ def test_bad_fit_arguments():
         model.fit(x, y, verbose=3)
     with pytest.raises(ValueError, match="Callback"):
         model.fit(x, y, verbose=0, callbacks=[print])
-    with pytest.raises(ValueError, match="sample_weight"):
-        model.fit(x, y, verbose=0, sample_weight=np.ones(4))
+    with pytest.raises(ValueError, match=r"expected sample_weight of shape \(4,\)"):
+        model.fit(x, y, verbose=0, sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match="non-negative sample weights"):
+        model.fit(x, y, verbose=0, sample_weight=-np.ones(4))
+    with pytest.raises(ValueError, match="class_weight as a dict"):
+        model.fit(x, y, verbose=0, class_weight=[1, 2])
 
 
 def test_sequential_rejects_non_layers_and_duplicates():
@@ -124,3 +129,21 @@ def test_a_failed_add_leaves_the_model_unchanged():
     assert len(model.layers) == 1 and model.output_shape == (None, 2)
     model.add(L.Dense(1))
     assert model.output_shape == (None, 1)
+
+
+def test_training_a_multi_output_model_is_refused_but_predict_works():
+    inp = faltung.Input((3,))
+    model = faltung.Model(inp, [L.Dense(2)(inp), L.Dense(1)(inp)])
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="expected a model with one output.*got 2 outputs"):
+        model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    first, second = model.predict(np.ones((4, 3)), verbose=0)
+    assert first.shape == (4, 2) and second.shape == (4, 1)
+
+
+def test_one_hot_targets_with_the_sparse_loss_get_a_hint():
+    model = _model()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    hint = r"got shape \(4, 3\) \(one-hot targets need loss='categorical_crossentropy'\)"
+    with pytest.raises(ValueError, match=hint):
+        model.fit(np.ones((4, 6)), np.eye(3)[[0, 1, 2, 0]], verbose=0)

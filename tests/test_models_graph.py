@@ -161,3 +161,69 @@ def test_multi_input_model_predicts_with_a_list():
 def test_layer_output_before_wiring_is_a_clear_error():
     with pytest.raises(ValueError, match="dense: has no output yet"):
         _ = L.Dense(2).output
+
+
+def test_frozen_layers_keep_their_weights_during_fit():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((16, 4)).astype(np.float32), rng.integers(0, 2, 16)
+    model = faltung.Sequential([L.Dense(5, activation="relu", input_shape=(4,)), L.Dense(2, activation="softmax")])
+    model.layers[0].trainable = False
+    model.compile("adam", "sparse_categorical_crossentropy")
+    frozen, head = model.layers[0].get_weights(), model.layers[1].get_weights()
+    model.fit(x, y, epochs=2, verbose=0)
+    for a, b in zip(model.layers[0].get_weights(), frozen):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(model.layers[1].get_weights()[0], head[0])
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 2
+    model.trainable = False
+    assert not model.trainable and model.trainable_weights == []
+
+
+def test_deep_graphs_are_ordered_without_recursion_limits():
+    from faltung.models.graph import topological_nodes
+    x = inp = faltung.Input((2,))
+    for _ in range(1500):  # 1500 residual blocks: deeper than Python's recursion limit
+        x = L.Add()([x, L.Activation("relu")(x)])
+    model = faltung.Model(inp, x)
+    nodes = topological_nodes(model.outputs)
+    position = {node.id: i for i, node in enumerate(nodes)}
+    assert len(nodes) == 1 + 2 * 1500
+    assert all(position[p.id] < position[n.id] for n in nodes for p in n.parents)
+    # each block is x + relu(x): a negative entry passes all 1500 blocks unchanged
+    out = model.predict(np.array([[0.0, -1.5]], np.float32), verbose=0)
+    np.testing.assert_array_equal(out, np.array([[0.0, -1.5]], np.float32))
+
+
+def test_shared_conv_layer_on_two_paths_backprops_like_finite_differences():
+    """A layer called twice keeps one cache per call (its buffers must not be reused across calls)."""
+    inp = faltung.Input((5, 5, 2), dtype="float64")
+    shared = L.Conv2D(2, 3, padding="same", activation="tanh", dtype="float64")
+    a = shared(inp)
+    b = shared(L.Conv2D(2, 1, dtype="float64")(inp))
+    out = L.Dense(2, dtype="float64")(L.Flatten(dtype="float64")(L.Concatenate(dtype="float64")([a, b])))
+    model = faltung.Model(inp, out)
+    _check_model_gradients(model, np.random.default_rng(4).standard_normal((2, 5, 5, 2)))
+
+
+def test_shared_conv_in_float32_equals_two_copies_of_it():
+    """Fast float32 kernels: the shared layer's gradient is the sum of two separate copies' gradients."""
+    def build(shared_layer):
+        inp = faltung.Input((6, 6, 3))
+        first = L.Conv2D(4, 3, padding="same", activation="relu")
+        second = first if shared_layer else L.Conv2D(4, 3, padding="same", activation="relu")
+        pre = L.Conv2D(3, 1)
+        a, b = first(inp), second(pre(inp))
+        out = L.Dense(3)(L.Flatten()(L.Add()([a, b])))
+        return faltung.Model(inp, out), first, second, pre
+    shared_model, shared, _, pre_s = build(True)
+    twin_model, first, second, pre_t = build(False)
+    for layer in (first, second):
+        layer.set_weights(shared.get_weights())
+    pre_t.set_weights(pre_s.get_weights())
+    twin_model.layers[-1].set_weights(shared_model.layers[-1].get_weights())
+    rng = np.random.default_rng(5)
+    x, r = rng.standard_normal((4, 6, 6, 3)).astype(np.float32), rng.standard_normal((4, 3)).astype(np.float32)
+    _model_gradients(shared_model, x, r)
+    _model_gradients(twin_model, x, r)
+    for g, g1, g2 in zip(shared.gradients, first.gradients, second.gradients):
+        np.testing.assert_allclose(g, g1 + g2, rtol=1e-4, atol=1e-5)

@@ -96,7 +96,8 @@ def test_one_hot_labels_and_categorical_crossentropy():
 def test_uint8_inputs_are_cast_to_float32():
     rng = np.random.default_rng(0)
     x = rng.integers(0, 255, (12, 4, 4, 1)).astype(np.uint8)
-    model = faltung.Sequential([L.Rescaling(1 / 255, input_shape=(4, 4, 1)), L.Flatten(), L.Dense(2, activation="softmax")])
+    model = faltung.Sequential([L.Rescaling(1 / 255, input_shape=(4, 4, 1)), L.Flatten(),
+                                L.Dense(2, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy")
     model.fit(x, rng.integers(0, 2, 12), epochs=1, verbose=0)
     out = model.predict(x, verbose=0)
@@ -279,3 +280,51 @@ def test_sequential_built_by_fit_uses_the_fused_softmax_gradient():
     x, y = _data(n=8)
     model.fit(x, y, epochs=1, verbose=0)
     assert model.built and model._fused_kind == "softmax"
+
+
+def test_sample_and_class_weights_scale_the_loss_and_its_gradient():
+    x, y = _data(n=6)
+    x = x.astype(np.float64)
+    weights = np.array([0.5, 2.0, 0.0, 1.0, 3.0, 1.5])
+    model = _classifier(dtype="float64")
+    model.compile(optimizer=optimizers.SGD(learning_rate=0.5), loss="sparse_categorical_crossentropy")
+    start = model.get_weights()
+
+    def objective():  # sum_over_batch_size: sum(w_i * l_i) / N
+        probs = model._forward([x])[0]
+        return float(np.sum(weights * -np.log(probs[np.arange(6), y])) / 6)
+    expected_loss = objective()
+    expected = [w - 0.5 * numeric_gradient(objective, w) for w in model.weights]
+    loss = model.train_on_batch(x, y, sample_weight=weights)
+    assert loss == pytest.approx(expected_loss, rel=1e-9)
+    for got, want in zip(model.get_weights(), expected):
+        assert_close(got, want, rtol=1e-6, atol=1e-8)
+    # class_weight {class: w} is the same as the per-sample weights it implies
+    class_weight = {0: 0.5, 1: 2.0, 2: 1.0}
+    model.set_weights(start)
+    model.train_on_batch(x, y, class_weight=class_weight)
+    by_class = model.get_weights()
+    model.set_weights(start)
+    model.train_on_batch(x, y, sample_weight=np.array([class_weight[c] for c in y]))
+    for a, b in zip(by_class, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_weighted_fit_evaluate_and_validation_split():
+    x, y = _data(n=20)
+    weights = np.linspace(0.0, 2.0, 20)
+    model = _classifier()
+    model.compile(optimizer=optimizers.SGD(learning_rate=0.0), loss="sparse_categorical_crossentropy")
+    history = model.fit(x, y, sample_weight=weights, validation_split=0.25, batch_size=20, epochs=1, verbose=0)
+    probs = model.predict(x, verbose=0)
+    losses = -np.log(probs[np.arange(20), y])
+    assert history.history["loss"][0] == pytest.approx(np.sum(weights[:15] * losses[:15]) / 15, rel=1e-5)
+    assert history.history["val_loss"][0] == pytest.approx(np.sum(weights[15:] * losses[15:]) / 5, rel=1e-5)
+    assert model.evaluate(x, y, sample_weight=weights, batch_size=20, verbose=0) == pytest.approx(
+        np.sum(weights * losses) / 20, rel=1e-5)
+
+    def weighted_batches():
+        while True:
+            yield x, y, weights
+    history = model.fit(weighted_batches(), steps_per_epoch=1, epochs=1, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(np.sum(weights * losses) / 20, rel=1e-5)

@@ -9,11 +9,12 @@ from tests.gradcheck import assert_close
 
 # (x shape, kernel (kh, kw, C, F), strides, padding, dilation); the comments name the fast path taken
 CONV_CASES = [
-    ((2, 7, 6, 3), (3, 2, 3, 4), (2, 3), "same", (1, 1)),    # im2col, col2im (stride > 1), odd sizes
-    ((2, 8, 8, 4), (3, 3, 4, 4), (1, 1), "same", (1, 1)),    # dx as full_conv(dY, rot180(W)) (F <= C)
-    ((1, 9, 7, 2), (3, 3, 2, 5), (1, 1), "valid", (2, 1)),   # dilation, col2im (F > C)
+    ((2, 7, 6, 3), (3, 2, 3, 4), (2, 3), "same", (1, 1)),    # im2col; dx per kernel offset (stride > 1), odd sizes
+    ((2, 8, 8, 6), (3, 3, 6, 3), (1, 1), "same", (1, 1)),    # dx as full_conv(dY, rot180(W)) (2F <= C)
+    ((2, 8, 8, 4), (3, 3, 4, 4), (1, 1), "same", (1, 1)),    # dx per kernel offset (stride 1, F = C)
+    ((1, 9, 7, 2), (3, 3, 2, 5), (1, 1), "valid", (2, 1)),   # dilation
     ((2, 10, 9, 3), (2, 3, 3, 2), (3, 3), "valid", (1, 1)),  # stride 3, windows skip cells
-    ((2, 9, 9, 5), (3, 3, 5, 3), (1, 1), "same", (2, 2)),    # dilated full_conv path
+    ((2, 9, 9, 5), (3, 3, 5, 2), (1, 1), "same", (2, 2)),    # dilated full_conv path
     ((2, 5, 6, 4), (1, 1, 4, 3), (1, 1), "valid", (1, 1)),   # 1x1 stride 1: plain matmul
     ((2, 5, 6, 4), (1, 1, 4, 3), (2, 2), "same", (1, 1)),    # 1x1 with stride: im2col of one offset
     ((1, 4, 4, 1), (4, 4, 1, 2), (1, 1), "valid", (1, 1)),   # kernel as large as the input
@@ -26,7 +27,7 @@ TRANSPOSE_CASES = [  # (x shape, kernel (kh, kw, F, C), strides, padding, output
     ((1, 3, 4, 2), (3, 3, 2, 2), (2, 2), "same", (1, 1), (1, 1)),
     ((2, 3, 3, 2), (2, 2, 3, 2), (3, 3), "valid", (2, 1), (1, 1)),
     ((1, 5, 4, 3), (3, 3, 2, 3), (1, 1), "same", None, (2, 1)),
-    ((2, 4, 5, 2), (3, 2, 3, 2), (1, 1), "valid", None, (1, 1)),  # forward via full_conv (C <= F)
+    ((2, 4, 5, 2), (3, 2, 5, 2), (1, 1), "valid", None, (1, 1)),  # forward via full_conv (2C <= F)
     ((2, 4, 4, 3), (1, 1, 2, 3), (1, 1), "valid", None, (1, 1)),
     ((1, 3, 4, 2), (2, 3, 3, 2), (2, 2), "valid", None, (2, 2)),
     ((1, 4, 3, 2), (4, 4, 2, 2), (2, 2), "same", (1, 1), (1, 1)),  # even kernel: pads (1, 2)
@@ -204,10 +205,10 @@ def test_op_errors_name_the_op_and_what_was_expected():
 
 
 def test_workspace_buffers_are_reused_without_changing_results():
-    workspace, w = {}, _random((3, 3, 4, 4), 2)
+    workspace, w = {}, _random((3, 3, 8, 4), 2)
     buffer_ids = []
     for batch in (3, 2, 3):  # a smaller batch reuses the front of the same buffer
-        x = _random((batch, 6, 5, 4), batch)
+        x = _random((batch, 6, 5, 8), batch)
         plain = _run_conv(x, w, None, (1, 1), "same", (1, 1))
         y, cache = conv_ops.conv2d_forward(x, w, None, (1, 1), "same", (1, 1), workspace=workspace)
         dx, dw, _ = conv_ops.conv2d_backward(_random(y.shape, 1), cache)

@@ -104,3 +104,13 @@ def test_bad_input_raises_clear_errors():
         winograd.conv2d_3x3(x, w, m=3)
     with pytest.raises(ValueError, match="one dtype"):
         winograd.conv2d_3x3(x, w.astype(np.float64))
+
+
+def test_batch_chunks_give_the_same_result(monkeypatch):
+    # a tiny chunk size forces one image per chunk; the result must not change
+    x, w = _operands((5, 6, 7, 3, 4), np.float64, seed=9)
+    whole = winograd.conv2d_3x3(x, w, PADS["same"], m=4)
+    monkeypatch.setattr(winograd, "CHUNK_BYTES", 1)
+    chunked = winograd.conv2d_3x3(x, w, PADS["same"], m=4)
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-12 * np.abs(whole).max())
+    np.testing.assert_allclose(chunked, _reference(x, w, PADS["same"]), rtol=0, atol=1e-10 * np.abs(whole).max())

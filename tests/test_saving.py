@@ -226,3 +226,19 @@ def test_a_user_class_cannot_shadow_a_faltung_layer_in_the_registry(tmp_path):
     model = faltung.Sequential([L.Dense(2, input_shape=(3,))])
     model.save(tmp_path / "d.faltung")
     assert type(faltung.models.load_model(tmp_path / "d.faltung").layers[0]) is real
+
+
+def test_model_from_json_and_from_config_rebuild_the_architecture():
+    inp = faltung.Input((4,))
+    out = L.Dense(2, activation="softmax")(L.Concatenate()([L.Dense(3)(inp), inp]))
+    model = faltung.Model(inp, out)
+    again = faltung.models.model_from_json(model.to_json())
+    assert [type(la).__name__ for la in again.layers] == [type(la).__name__ for la in model.layers]
+    assert again.count_params() == model.count_params() == 4 * 3 + 3 + 7 * 2 + 2
+    again.set_weights(model.get_weights())
+    x = np.ones((2, 4), np.float32)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    seq = faltung.Sequential([L.Dense(3, input_shape=(5,))])
+    assert faltung.Sequential.from_config(seq.get_config()).output_shape == (None, 3)
+    with pytest.raises(ValueError, match="model_from_json"):
+        faltung.models.model_from_json("[1, 2]")

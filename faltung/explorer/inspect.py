@@ -226,3 +226,28 @@ def _explain_flatten(layer, x, y, position):
     source = np.unravel_index(j, x.shape)
     return {"source": [int(s) for s in source], "result": float(x[source]),
             "formula": "y[j] = x[i, j, c] with j = (i·W + j)·C + c (row-major)"}
+
+
+def field_in_input(layers, producers, index, box, input_hw_of):
+    """The region of the model input that output box ``box`` ({y0, y1, x0, x1}, in layer
+    ``index``'s output coordinates) depends on, walking down through conv and pooling layers:
+    rows [y0·s − p, (y1 − 1)·s − p + (k − 1)·d + 1) per layer. None when the path leaves
+    the feature maps (Dense, Flatten, a layer with several inputs).
+
+    ``input_hw_of(i)``: (H, W) of layer i's input."""
+    y0, y1, x0, x1 = box["y0"], box["y1"], box["x0"], box["x1"]
+    while index != -1:
+        layer = layers[index]
+        kind = layer_kind(layer)
+        if kind in ("conv", "max_pool", "avg_pool"):
+            kernel, strides, dilation, pad = window_geometry(layer, input_hw_of(index))
+            y0, y1 = (y0 * strides[0] - pad[0],
+                      (y1 - 1) * strides[0] - pad[0] + (kernel[0] - 1) * dilation[0] + 1)
+            x0, x1 = (x0 * strides[1] - pad[1],
+                      (x1 - 1) * strides[1] - pad[1] + (kernel[1] - 1) * dilation[1] + 1)
+        elif kind not in ("activation", "batch_norm", "identity", "rescaling"):
+            return None
+        index = producers[index]
+        if index is None:
+            return None
+    return {"y0": int(y0), "y1": int(y1), "x0": int(x0), "x1": int(x1)}

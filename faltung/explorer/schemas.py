@@ -88,6 +88,8 @@ class NeuronExplanation(BaseModel):
     result: Optional[float] = Field(None, description="the value recomputed from the shown arithmetic")
     matches: Optional[bool] = None
     formula: str
+    input_field: Optional[dict] = Field(None, description="the region {y0, y1, x0, x1} of the model "
+                                        "input this neuron depends on (conv/pooling paths only)")
 
 
 class FiltersResponse(BaseModel):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..ops.threads import num_threads
 from .inspect import layer_kind
 
 
@@ -69,7 +70,9 @@ class LayerGraph:
     def run(self, x):
         """A ``Trace`` of one sample x: (H, W, C) (the model's input shape without the batch axis)."""
         batch = np.asarray(x, dtype=np.float32)[None]
-        with self._lock:
+        # one image = small matrix products: one BLAS thread is faster than several, and far
+        # steadier on a busy machine (threads waiting for each other)
+        with self._lock, num_threads(1):
             outputs = self._run_chain(batch) if self.nodes is None else self._run_nodes(batch)
         outputs = [np.asarray(y)[0] for y in outputs]
         def output_of(index):

@@ -81,6 +81,9 @@ class _Conv(Layer):
     # ---- forward / backward ------------------------------------------------------------
     def forward(self, x, training=False):
         x = self._as_array(x)
+        if not self.built:
+            self.check_input(x, 4)
+            self.build((None,) + x.shape[1:])
         self.check_input(x, 4, channels=self._in_channels())
         self._spatial_output(x.shape[1:3])
         self.cache = None  # let go of the last call's buffers, so the ops may reuse them

@@ -7,10 +7,11 @@
   loops.py       ``fit``/``evaluate``/``predict`` with callbacks; checks.py, data.py feed them
   progress.py    Keras's progress bar;  summary.py  ``model.summary()``
   saving.py      ``save``/``load_model``/``save_weights``: one zip of JSON + .npy, no pickle
+  architecture.py  a model's architecture as JSON and back
 """
 from ..layers.input_layer import Input, InputLayer
 from .functional import Model
-from .saving import load_model
+from .saving import load_model, model_from_json
 from .sequential import Sequential
 
-__all__ = ["Model", "Sequential", "Input", "InputLayer", "load_model"]
+__all__ = ["Model", "Sequential", "Input", "InputLayer", "load_model", "model_from_json"]

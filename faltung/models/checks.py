@@ -13,6 +13,9 @@ def require_compiled(model, what):
                          "model.compile(optimizer=..., loss=...) before training or evaluating")
     if model.loss is None:
         raise ValueError(f"{model.name}.{what}: expected a loss; compile(loss=...) was given None")
+    if model.built and len(model.outputs) != 1:
+        raise ValueError(f"{model.name}.{what}: expected a model with one output to train or "
+                         f"evaluate, got {len(model.outputs)} outputs (predict works with several)")
 
 
 def as_input_list(model, x):
@@ -93,9 +96,12 @@ def _check_sparse_labels(model, y, out_shape):
     label_shape = tuple(out_shape[1:-1])
     shape_ok = tuple(y.shape[1:]) in (label_shape, label_shape + (1,))
     if not shape_ok:
+        hint = ""
+        if tuple(y.shape[1:]) == tuple(out_shape[1:]):
+            hint = " (one-hot targets need loss='categorical_crossentropy')"
         raise ValueError(f"{model.name}: expected integer labels of shape "
                          f"{_shape_str((None,) + label_shape)} for loss 'sparse_categorical_crossentropy' "
-                         f"(output {_shape_str(out_shape)}), got shape {y.shape}")
+                         f"(output {_shape_str(out_shape)}), got shape {y.shape}{hint}")
     if y.dtype.kind == "f" and y.size and not np.all(np.floor(y) == y):
         raise ValueError(f"{model.name}: expected integer class labels for "
                          "'sparse_categorical_crossentropy', got non-integer values")
@@ -106,3 +112,42 @@ def _check_sparse_labels(model, y, out_shape):
                              f"'sparse_categorical_crossentropy' with {classes} output classes, "
                              f"got labels in [{lo}, {hi}]")
     return y if y.dtype == np.int64 else y.astype(np.int64)
+
+
+def check_sample_weight(model, sample_weight, n_samples):
+    """Per-sample weights as a float array (N,): finite and non-negative."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.dtype.kind not in "biuf" or w.ndim != 1 or len(w) != n_samples:
+        raise ValueError(f"{model.name}: expected sample_weight of shape ({n_samples},) with one "
+                         f"number per sample, got shape {w.shape} and dtype {w.dtype}")
+    if w.size and (not np.all(np.isfinite(w)) or w.min() < 0):
+        raise ValueError(f"{model.name}: expected finite, non-negative sample weights")
+    return w.astype(np.float64)
+
+
+def class_sample_weights(model, y, class_weight):
+    """Keras's ``class_weight={class: weight}`` as per-sample weights (1 for unlisted classes)."""
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict) or not all(
+            isinstance(k, (int, np.integer)) and np.isfinite(v) and v >= 0 for k, v in class_weight.items()):
+        raise ValueError(f"{model.name}: expected class_weight as a dict {{class index: non-negative "
+                         f"weight}}, got {class_weight!r}")
+    y = np.asarray(y)
+    if y.ndim >= 2 and y.shape[-1] > 1:
+        classes = np.argmax(y.reshape(len(y), -1), axis=-1)  # one-hot targets
+    else:
+        classes = np.rint(y.reshape(len(y), -1)[:, 0]).astype(np.int64)  # labels or 0/1 targets
+    lookup = np.vectorize(lambda c: float(class_weight.get(int(c), 1.0)), otypes=[np.float64])
+    return lookup(classes) if len(classes) else np.zeros(0)
+
+
+def combine_weights(model, y, sample_weight, class_weight):
+    """``sample_weight * class_weight[class of y]`` (either may be None), checked."""
+    sw = check_sample_weight(model, sample_weight, len(y))
+    cw = class_sample_weights(model, y, class_weight)
+    if sw is None or cw is None:
+        return sw if cw is None else cw
+    return sw * cw

@@ -39,38 +39,39 @@ def is_batch_source(x):
 
 
 def split_batch(batch, where):
-    """``(x, y)`` or ``(x, y, sample_weight)`` from a generator; sample weights are not supported."""
+    """``(x, y, sample_weight)`` from ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``."""
     if not isinstance(batch, (tuple, list)) or len(batch) not in (1, 2, 3):
-        raise ValueError(f"{where}: expected the generator to yield (x, y) tuples, got "
-                         f"{type(batch).__name__}")
-    if len(batch) == 3 and batch[2] is not None:
-        raise ValueError(f"{where}: sample weights from a generator are not supported")
-    return batch[0], (batch[1] if len(batch) > 1 else None)
+        what = f"length {len(batch)}" if isinstance(batch, (tuple, list)) else type(batch).__name__
+        raise ValueError(f"{where}: expected (x, y) or (x, y, sample_weight) tuples, got {what}")
+    return tuple(batch) + (None,) * (3 - len(batch))
 
 
 class ArrayData:
-    """Batches of ``xs`` (a list of arrays) and ``y`` (an array or None)."""
+    """Batches of ``xs`` (a list of arrays), ``y`` and per-sample weights ``sample_weight`` (or None)."""
 
-    def __init__(self, xs, y, batch_size, shuffle=False):
-        self.xs, self.y = xs, y
-        self.n = num_samples(xs + ([y] if y is not None else []), "x and y")
+    def __init__(self, xs, y, batch_size, shuffle=False, max_steps=None, sample_weight=None):
+        self.xs, self.y, self.sample_weight = xs, y, sample_weight
+        self.max_steps = max_steps
+        self.n = num_samples(xs + [a for a in (y, sample_weight) if a is not None], "x, y and sample_weight")
         if self.n == 0:
             raise ValueError("expected at least one sample, got empty arrays")
         self.batch_size = batch_size
         self.shuffle = shuffle
 
     def __len__(self):
-        return -(-self.n // self.batch_size)  # ceil
+        batches = -(-self.n // self.batch_size)  # ceil
+        return batches if self.max_steps is None else min(batches, int(self.max_steps))
 
     def epoch_batches(self, shuffle_seed=None, epoch_index=0):
-        """Yield ``(xs_batch, y_batch)`` for one epoch."""
+        """Yield ``(xs_batch, y_batch, sample_weight_batch)`` for one epoch."""
         order = None
         if self.shuffle:
             order = np.random.default_rng([shuffle_seed, epoch_index]).permutation(self.n)
-        for start in range(0, self.n, self.batch_size):
-            end = start + self.batch_size
+        for step in range(len(self)):
+            start, end = step * self.batch_size, (step + 1) * self.batch_size
             sl = slice(start, end) if order is None else order[start:end]
-            yield [x[sl] for x in self.xs], (None if self.y is None else self.y[sl])
+            yield ([x[sl] for x in self.xs], None if self.y is None else self.y[sl],
+                   None if self.sample_weight is None else self.sample_weight[sl])
 
 
 class GeneratorData:
@@ -112,12 +113,12 @@ class GeneratorData:
 
     def _unpack(self, batch):
         if isinstance(batch, np.ndarray):  # inputs only, e.g. flow(x) for predict
-            return [batch], None
-        x, y = split_batch(batch, self.where)
-        return as_list(x), y
+            return [batch], None, None
+        x, y, sample_weight = split_batch(batch, self.where)
+        return as_list(x), y, sample_weight
 
 
-def split_validation(xs, y, fraction):
+def split_validation(xs, y, sample_weight, fraction):
     """Keras's ``validation_split``: the LAST ``fraction`` of the samples, taken before shuffling."""
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"fit: expected validation_split in [0, 1), got {fraction}")
@@ -125,4 +126,6 @@ def split_validation(xs, y, fraction):
     cut = int(math.ceil(n * (1.0 - fraction)))  # as Keras: the training part is rounded up
     if cut == n:
         raise ValueError(f"fit: validation_split={fraction} leaves no validation sample from {n} samples")
-    return [x[:cut] for x in xs], y[:cut], [x[cut:] for x in xs], y[cut:]
+    sw = sample_weight
+    return ([x[:cut] for x in xs], y[:cut], None if sw is None else sw[:cut],
+            [x[cut:] for x in xs], y[cut:], None if sw is None else sw[cut:])

@@ -100,6 +100,16 @@ class Model(TrainingMixin):
     def non_trainable_weights(self):
         return [w for layer in self.layers for w in layer.non_trainable_weights]
 
+    @property
+    def trainable(self):
+        """False when every layer is frozen; setting it freezes/unfreezes all layers (recompile after)."""
+        return any(layer.trainable for layer in self.layers)
+
+    @trainable.setter
+    def trainable(self, value):
+        for layer in self.layers:
+            layer.trainable = bool(value)
+
     def get_weights(self):
         """Copies of every weight array, layer by layer in ``model.layers`` order."""
         return [w.copy() for w in self.weights]
@@ -153,6 +163,9 @@ class Model(TrainingMixin):
             if dy is None:
                 continue
             layer = node.layer
+            feeds_only_inputs = not any(parent.inputs for parent in node.parents)
+            if feeds_only_inputs and not (layer.trainable and _trainable_slots(layer)):
+                continue  # e.g. a leading Rescaling: nothing to learn, no one needs its dx
             layer.cache = self._node_caches[node.id]
             dx = layer.backward_linear(dy) if node.id in fused_ids else layer.backward(dy)
             self._collect_weight_grads(layer, layer_grads)
@@ -209,6 +222,14 @@ class Model(TrainingMixin):
     def get_config(self):
         from .saving import model_config
         return model_config(self)
+
+    @classmethod
+    def from_config(cls, config):
+        """A new (uncompiled, freshly initialised) model from ``get_config()``'s dict."""
+        from .. import layers
+        from .architecture import build_from_config
+        layers.load_all()
+        return build_from_config(config)
 
     def to_json(self, **kwargs):
         import json

@@ -94,27 +94,22 @@ def flatten_tensors(tensors, what):
 
 
 def topological_nodes(outputs):
-    """The nodes that the ``outputs`` depend on, each after all of its parents (depth-first)."""
-    order, state = [], {}  # state: 1 = being visited, 2 = done
+    """The nodes that ``outputs`` depend on, each listed after all of its parents.
+
+    An iterative depth-first search (deep networks need no recursion): a node is
+    pushed once to visit its parents and once more to be emitted after them.
+    """
+    order, done = [], set()
     for tensor in outputs:
         stack = [(tensor.node, False)]
         while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                state[node.id] = 2
+            node, parents_done = stack.pop()
+            if node.id in done:
+                continue
+            if parents_done:
+                done.add(node.id)
                 order.append(node)
-                continue
-            if state.get(node.id) == 2:
-                continue
-            state[node.id] = 1
-            stack.append((node, True))
-            for parent in reversed(node.parents):
-                if state.get(parent.id) != 2:
-                    stack.append((parent, False))
-    # a node may be appended once only; the stack above can push it twice via two children
-    seen, unique = set(), []
-    for node in order:
-        if node.id not in seen:
-            seen.add(node.id)
-            unique.append(node)
-    return unique
+            else:
+                stack.append((node, True))
+                stack.extend((p, False) for p in reversed(node.parents) if p.id not in done)
+    return order

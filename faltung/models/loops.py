@@ -31,57 +31,54 @@ def _batch_size(batch_size, where):
     return int(batch_size)
 
 
-def make_data(model, x, y, batch_size, steps, where, shuffle=False, need_y=True):
-    """An ``ArrayData`` or ``GeneratorData`` with x (and y) already checked."""
+def make_data(model, x, y, batch_size, steps, where, shuffle=False, sample_weight=None,
+              class_weight=None):
+    """An ``ArrayData`` or ``GeneratorData`` with x, y and the sample weights already checked."""
     if is_batch_source(x):
-        if y is not None:
-            raise ValueError(f"{where}: y must be None when x is a generator or Sequence "
-                             "(it yields (x, y) batches)")
+        if y is not None or sample_weight is not None:
+            raise ValueError(f"{where}: y and sample_weight must be None when x is a generator or "
+                             "Sequence (it yields (x, y) or (x, y, sample_weight) batches)")
         return GeneratorData(x, steps, where)
     xs = model._standardize_x(x, cast=False)
-    y = model._standardize_y(y, len(xs[0])) if need_y else None
-    data = ArrayData(xs, y, _batch_size(batch_size, where), shuffle=shuffle)
-    if steps is not None:
-        data.max_steps = int(steps)
-    return data
+    y = model._standardize_y(y, len(xs[0]))
+    sample_weight = checks.combine_weights(model, y, sample_weight, class_weight)
+    return ArrayData(xs, y, _batch_size(batch_size, where), shuffle=shuffle, max_steps=steps,
+                     sample_weight=sample_weight)
 
 
-def _checked_batches(model, data, need_y, shuffle_seed=None, epoch_index=0):
-    """Batches of ``data``; generator batches are checked one by one (arrays were checked up front)."""
-    max_steps = getattr(data, "max_steps", None)
-    for step, (xs, y) in enumerate(data.epoch_batches(shuffle_seed, epoch_index)):
-        if max_steps is not None and step >= max_steps:
-            return
+def _checked_batches(model, data, need_y=True, shuffle_seed=None, epoch_index=0, class_weight=None):
+    """``(step, xs, y, sample_weight)`` for each batch of ``data``; generator batches are checked
+    one by one (arrays were checked up front)."""
+    for step, (xs, y, sw) in enumerate(data.epoch_batches(shuffle_seed, epoch_index)):
         if isinstance(data, GeneratorData):
             xs = model._standardize_x(xs, cast=False)
-            y = model._standardize_y(y, len(xs[0])) if need_y else None
-        yield step, xs, y
+            if need_y:
+                y = model._standardize_y(y, len(xs[0]))
+                sw = checks.combine_weights(model, y, sw, class_weight)
+        yield step, xs, y, sw
 
 
-def _steps(data):
-    n = len(data)
-    return min(n, data.max_steps) if getattr(data, "max_steps", None) is not None else n
-
-
-def _validation_data(model, validation_data, validation_split, x, y, batch_size,
+def _validation_data(model, validation_data, validation_split, x, y, sample_weight, batch_size,
                      validation_batch_size, validation_steps):
-    """(training x, training y, validation data or None) from fit's arguments."""
+    """(training x, y, sample_weight, validation data or None) from fit's arguments."""
+    vbs = validation_batch_size or batch_size
     if validation_data is not None:
         if is_batch_source(validation_data):
-            return x, y, GeneratorData(validation_data, validation_steps, "fit validation_data")
-        xv, yv = split_batch(tuple(validation_data), "fit validation_data")
-        vbs = validation_batch_size or batch_size
-        return x, y, make_data(model, xv, yv, vbs, validation_steps, "fit validation_data")
+            return x, y, sample_weight, GeneratorData(validation_data, validation_steps, "fit validation_data")
+        xv, yv, swv = split_batch(validation_data, "fit validation_data")
+        return x, y, sample_weight, make_data(model, xv, yv, vbs, validation_steps, "fit validation_data",
+                                              sample_weight=swv)
     if validation_split:
         if is_batch_source(x):
             raise ValueError("fit: validation_split needs arrays, not a generator; "
                              "pass validation_data instead")
         xs = model._standardize_x(x, cast=False)
-        yv_all = model._standardize_y(y, len(xs[0]))
-        xt, yt, xv, yv = split_validation(xs, yv_all, validation_split)
-        vbs = validation_batch_size or batch_size
-        return xt, yt, make_data(model, xv, yv, vbs, validation_steps, "fit validation_split")
-    return x, y, None
+        y = model._standardize_y(y, len(xs[0]))
+        sw = checks.check_sample_weight(model, sample_weight, len(y))
+        xt, yt, swt, xv, yv, swv = split_validation(xs, y, sw, validation_split)
+        return xt, yt, swt, make_data(model, xv, yv, vbs, validation_steps, "fit validation_split",
+                                      sample_weight=swv)
+    return x, y, sample_weight, None
 
 
 def _callback_list(model, callbacks, verbose, params, progbar=True):
@@ -96,8 +93,8 @@ def _callback_list(model, callbacks, verbose, params, progbar=True):
 
 
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-        shuffle, initial_epoch, steps_per_epoch, validation_steps, validation_batch_size,
-        validation_freq):
+        shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+        validation_batch_size, validation_freq):
     checks.require_compiled(model, "fit")
     verbose = _verbosity(verbose)
     if not isinstance(epochs, (int, np.integer)) or epochs < 0:
@@ -106,12 +103,12 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         raise ValueError(f"fit: expected 0 <= initial_epoch <= epochs={epochs}, got {initial_epoch!r}")
     if not isinstance(validation_freq, (int, np.integer)) or validation_freq < 1:
         raise ValueError(f"fit: expected a positive int validation_freq, got {validation_freq!r}")
-    if len(model.outputs) != 1 and model.built:
-        raise ValueError(f"fit: expected a model with one output, got {len(model.outputs)}")
-    x, y, val_data = _validation_data(model, validation_data, validation_split, x, y, batch_size,
-                                      validation_batch_size, validation_steps)
-    train_data = make_data(model, x, y, batch_size, steps_per_epoch, "fit", shuffle=bool(shuffle))
-    steps = _steps(train_data)
+    x, y, sample_weight, val_data = _validation_data(model, validation_data, validation_split, x, y,
+                                                     sample_weight, batch_size, validation_batch_size,
+                                                     validation_steps)
+    train_data = make_data(model, x, y, batch_size, steps_per_epoch, "fit", shuffle=bool(shuffle),
+                           sample_weight=sample_weight, class_weight=class_weight)
+    steps = len(train_data)
     cbs, history = _callback_list(model, callbacks, verbose,
                                   {"epochs": epochs, "steps": steps, "verbose": verbose})
     model._prepare_training()
@@ -122,10 +119,10 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     for epoch in range(initial_epoch, epochs):
         model._reset_metrics()
         cbs.on_epoch_begin(epoch)
-        for step, xs, yb in _checked_batches(model, train_data, True, model._shuffle_seed,
-                                              model._epochs_trained):
+        for step, xs, yb, sw in _checked_batches(model, train_data, True, model._shuffle_seed,
+                                                  model._epochs_trained, class_weight):
             cbs.on_train_batch_begin(step)
-            model._train_step(xs, yb)
+            model._train_step(xs, yb, sw)
             cbs.on_train_batch_end(step, model._metric_logs())
             if model.stop_training:
                 break
@@ -145,27 +142,27 @@ def _run_test(model, data, cbs):
     """The validation pass inside ``fit`` (calls the ``on_test_*`` hooks as Keras does)."""
     model._reset_metrics()
     cbs.on_test_begin()
-    for step, xs, y in _checked_batches(model, data, True):
+    for step, xs, y, sw in _checked_batches(model, data):
         cbs.on_test_batch_begin(step)
-        model._test_step(xs, y)
+        model._test_step(xs, y, sw)
         cbs.on_test_batch_end(step, model._metric_logs())
     logs = model._metric_logs()
     cbs.on_test_end(logs)
     return logs
 
 
-def evaluate(model, x, y, batch_size, verbose, steps, callbacks):
+def evaluate(model, x, y, batch_size, verbose, steps, callbacks, sample_weight=None):
     checks.require_compiled(model, "evaluate")
     verbose = _verbosity(verbose)
-    data = make_data(model, x, y, batch_size, steps, "evaluate")
-    n_steps = _steps(data)
+    data = make_data(model, x, y, batch_size, steps, "evaluate", sample_weight=sample_weight)
+    n_steps = len(data)
     cbs, _ = _callback_list(model, callbacks, 0, {"steps": n_steps, "verbose": verbose})
     bar = _bar(n_steps, verbose)
     cbs.on_test_begin()
     model._reset_metrics()
-    for step, xs, yb in _checked_batches(model, data, True):
+    for step, xs, yb, sw in _checked_batches(model, data):
         cbs.on_test_batch_begin(step)
-        model._test_step(xs, yb)
+        model._test_step(xs, yb, sw)
         logs = model._metric_logs()
         cbs.on_test_batch_end(step, logs)
         if bar:
@@ -181,15 +178,13 @@ def predict(model, x, batch_size, verbose, steps, callbacks):
         data = GeneratorData(x, steps, "predict")
     else:
         xs = model._standardize_x(x, cast=False)
-        data = ArrayData(xs, None, _batch_size(batch_size, "predict"))
-        if steps is not None:
-            data.max_steps = int(steps)
-    n_steps = _steps(data)
+        data = ArrayData(xs, None, _batch_size(batch_size, "predict"), max_steps=steps)
+    n_steps = len(data)
     cbs, _ = _callback_list(model, callbacks, 0, {"steps": n_steps, "verbose": verbose})
     bar = _bar(n_steps, verbose)
     cbs.on_predict_begin()
     chunks = None
-    for step, xs, _ in _checked_batches(model, data, False):
+    for step, xs, _, _ in _checked_batches(model, data, need_y=False):
         cbs.on_predict_batch_begin(step)
         outputs = model._predict_step(xs)
         chunks = [[] for _ in outputs] if chunks is None else chunks

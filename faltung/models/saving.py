@@ -29,9 +29,10 @@ from .architecture import build_from_config, model_config, set_training_state, t
 FORMAT = "faltung"
 VERSION = 1
 _DAMAGE = (ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError, OverflowError,
-           zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, UnicodeDecodeError, NotImplementedError)
+           zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, UnicodeDecodeError,
+           NotImplementedError)  # zipfile raises NotImplementedError for unknown compression methods
 
-__all__ = ["save_model", "load_model", "save_weights", "load_weights", "model_config"]
+__all__ = ["save_model", "load_model", "save_weights", "load_weights", "model_config", "model_from_json"]
 
 
 # ---- writing ---------------------------------------------------------------------------------------
@@ -214,6 +215,17 @@ def _restore_compile(model, info, archive):
     n_state = int(info.get("optimizer_state_size", 0))
     if n_state:
         model.optimizer.set_state([archive.array(f"optimizer/{k:04d}.npy") for k in range(n_state)])
+
+
+def model_from_json(json_string):
+    """A new model from ``model.to_json()`` (architecture only: fresh weights, not compiled)."""
+    from .. import layers
+    layers.load_all()
+    spec = json.loads(json_string)
+    if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
+        raise ValueError("model_from_json: expected the JSON of model.to_json(), "
+                         "{\"class_name\": ..., \"config\": {...}}")
+    return build_from_config(spec["config"])
 
 
 def load_weights(model, path):

@@ -25,6 +25,8 @@ class Sequential(Model):
         self._all_layers = []
         for layer in layers or []:
             self.add(layer)
+        if not trainable:
+            self.trainable = False
 
     @property
     def layers(self):

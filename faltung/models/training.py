@@ -115,24 +115,28 @@ class TrainingMixin:
         return checks.check_targets(self, y, n_samples)
 
     # ---- one step ----------------------------------------------------------------------------
-    def _train_step(self, xs, y):
+    def _train_step(self, xs, y, sample_weight=None):
         xs = self._cast_inputs(xs)
         y_pred = self._forward(xs, training=True, keep_caches=True)[0]
-        loss_value = float(self.loss(y, y_pred))
+        weighted = {} if sample_weight is None else {"sample_weight": sample_weight}
+        loss_value = float(self.loss(y, y_pred, **weighted))
         if self._fused_kind == "softmax":
-            pairs = self._backward([self.loss.softmax_gradient(y, y_pred)], fused_outputs=(0,))
+            dz = self.loss.softmax_gradient(y, y_pred, **weighted)
+            pairs = self._backward([dz], fused_outputs=(0,))
         elif self._fused_kind == "sigmoid":
-            pairs = self._backward([self.loss.sigmoid_gradient(y, y_pred)], fused_outputs=(0,))
+            dz = self.loss.sigmoid_gradient(y, y_pred, **weighted)
+            pairs = self._backward([dz], fused_outputs=(0,))
         else:
-            pairs = self._backward([self.loss.gradient(y, y_pred)])
+            pairs = self._backward([self.loss.gradient(y, y_pred, **weighted)])
         self.optimizer.apply_gradients(pairs)
         self._update_metrics(loss_value, y, y_pred)
         return loss_value
 
-    def _test_step(self, xs, y):
+    def _test_step(self, xs, y, sample_weight=None):
         xs = self._cast_inputs(xs)
         y_pred = self._forward(xs, training=False)[0]
-        loss_value = float(self.loss(y, y_pred))
+        weighted = {} if sample_weight is None else {"sample_weight": sample_weight}
+        loss_value = float(self.loss(y, y_pred, **weighted))
         self._update_metrics(loss_value, y, y_pred)
         return loss_value
 
@@ -146,22 +150,24 @@ class TrainingMixin:
         return self._forward(xs, training=False)
 
     # ---- on-batch API (Keras) -------------------------------------------------------------------
-    def train_on_batch(self, x, y, return_dict=False):
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch; returns loss (and metrics) for that batch."""
         checks.require_compiled(self, "train_on_batch")
         xs = self._standardize_x(x)
         y = self._standardize_y(y, len(xs[0]))
+        sample_weight = checks.combine_weights(self, y, sample_weight, class_weight)
         self._prepare_training()
         self._reset_metrics()
-        self._train_step(xs, y)
+        self._train_step(xs, y, sample_weight)
         return self._batch_result(return_dict)
 
-    def test_on_batch(self, x, y, return_dict=False):
+    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
         checks.require_compiled(self, "test_on_batch")
         xs = self._standardize_x(x)
         y = self._standardize_y(y, len(xs[0]))
+        sample_weight = checks.check_sample_weight(self, sample_weight, len(y))
         self._reset_metrics()
-        self._test_step(xs, y)
+        self._test_step(xs, y, sample_weight)
         return self._batch_result(return_dict)
 
     def predict_on_batch(self, x):
@@ -186,25 +192,27 @@ class TrainingMixin:
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1):
-        """Train for ``epochs`` epochs; returns the ``History`` callback (``.history`` dict)."""
-        if class_weight is not None or sample_weight is not None:
-            raise ValueError(f"{self.name}.fit: class_weight and sample_weight are not supported")
+        """Train for ``epochs`` epochs; returns the ``History`` callback (``.history`` dict).
+
+        ``sample_weight`` (N,) and ``class_weight`` {class: weight} scale each sample's loss
+        (and gradient) as in Keras; the metrics stay unweighted."""
         return loops.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-                         validation_data, shuffle, initial_epoch, steps_per_epoch,
-                         validation_steps, validation_batch_size, validation_freq)
+                         validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+                         steps_per_epoch, validation_steps, validation_batch_size, validation_freq)
 
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose="auto",
                       callbacks=None, validation_data=None, validation_steps=None,
-                      initial_epoch=0, shuffle=True, **kwargs):
-        """Keras 2's name for ``fit`` on a generator."""
+                      class_weight=None, initial_epoch=0, shuffle=True, workers=1,
+                      use_multiprocessing=False, max_queue_size=10):
+        """Keras 2's name for ``fit`` on a generator (the worker/queue hints are not needed here)."""
         return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
-                        callbacks=callbacks, validation_data=validation_data,
+                        callbacks=callbacks, validation_data=validation_data, class_weight=class_weight,
                         validation_steps=validation_steps, initial_epoch=initial_epoch, shuffle=shuffle)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", steps=None,
-                 callbacks=None, return_dict=False):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
         """``[loss, *metrics]`` over the data (just the loss when compiled without metrics)."""
-        logs = loops.evaluate(self, x, y, batch_size, verbose, steps, callbacks)
+        logs = loops.evaluate(self, x, y, batch_size, verbose, steps, callbacks, sample_weight)
         if return_dict:
             return logs
         values = [logs["loss"]] + [logs[m.name] for m in self.compiled_metrics]

@@ -6,12 +6,12 @@
                                                                            x: (N, H, W, C), w: (kh, kw, F, C)
   ``dx, dw, db = conv2d_transpose_backward(dy, cache)``
 
-Three kernels do all the work, here as im2col + one GEMM (the fast path) and in
-``reference.py`` as loops (``faltung.config.implementation()`` picks one):
+Three kernels do all the work, here with GEMMs (the fast path) and in ``reference.py``
+as loops (``faltung.config.implementation()`` picks one):
 
-  conv_forward      Y  = xcorr(X, W)                  formula 2.4 of seed 004
-  conv_weight_grad  dW = xcorr(X, dY)                 formula 3.10
-  conv_data_grad    dX = full_conv(dY, rot180(W))     formula 3.11
+  conv_forward      Y  = xcorr(X, W)                  formula 2.4 of seed 004    im2col + one GEMM
+  conv_weight_grad  dW = xcorr(X, dY)                 formula 3.10               colsᵀ @ dY
+  conv_data_grad    dX = full_conv(dY, rot180(W))     formula 3.11               dY @ W[i, j]ᵀ per offset
 
 A transposed convolution is the same three kernels the other way round: its forward is
 the data gradient of a convolution (``y = Kᵀx``, eq. 2.8), its backward the forward
@@ -23,7 +23,7 @@ import weakref
 import numpy as np
 
 from .. import config
-from .im2col import col2im, crop, effective_size, im2col, output_hw, pad, resolve_padding
+from .im2col import crop, effective_size, im2col, offset_slice, output_hw, pad, resolve_padding
 
 _NO_PADS = ((0, 0), (0, 0))
 
@@ -77,24 +77,30 @@ def conv_weight_grad(cols, dy, w_shape, pads, strides, dilation):
 
 
 def conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace=None):
-    """``dX`` either as col2im(dY @ Wᵀ) or, for stride 1 and F <= C, as full_conv(dY, rot180(W)).
+    """``dX`` as the adjoint of the forward, one kernel offset at a time, or as full_conv(dY, rot180(W)).
 
-    Both are one GEMM of the same size; the convolution form moves ``kh*kw*F`` numbers per
-    pixel instead of ``kh*kw*C`` and needs no accumulation, so it wins when F <= C.
+    Per offset (i, j), every output position sent ``x[p*s + i*d, q*s + j*d] @ W[i, j]`` to y, so
+    ``dY @ W[i, j]ᵀ`` goes back to those cells: col2im fused with its GEMM, no ``(P, kh*kw*C)``
+    matrix. When F is much smaller than C (stride 1), the convolution form (3.11), one GEMM
+    over an im2col of dY, is cheaper.
     """
     kh, kw, c, f = w.shape
+    dy2 = dy.reshape(-1, f)
     if _is_pointwise((kh, kw), strides, pads):
-        return (dy.reshape(-1, f) @ w.reshape(c, f).T).reshape(x_shape)
+        return (dy2 @ w.reshape(c, f).T).reshape(x_shape)
     (top, bottom), (left, right) = pads
     keh, kew = effective_size(kh, dilation[0]), effective_size(kw, dilation[1])
     full_pads = ((keh - 1 - top, keh - 1 - bottom), (kew - 1 - left, kew - 1 - right))
-    if tuple(strides) == (1, 1) and f <= c and min(min(full_pads)) >= 0:
+    if tuple(strides) == (1, 1) and 2 * f <= c and min(min(full_pads)) >= 0:
         w_rot180 = np.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))  # (kh, kw, F, C)
         dx, _ = conv_forward(dy, w_rot180, full_pads, (1, 1), dilation, workspace, key="dy_cols")
         return dx
-    dcols = dy.reshape(-1, f) @ w.reshape(kh * kw * c, f).T
-    padded_shape = (x_shape[0], x_shape[1] + top + bottom, x_shape[2] + left + right, c)
-    dxp = col2im(dcols, padded_shape, (kh, kw), dy.shape[1:3], strides, dilation)
+    dxp = np.zeros((x_shape[0], x_shape[1] + top + bottom, x_shape[2] + left + right, c),
+                   dtype=np.result_type(dy, w))
+    for i in range(kh):
+        for j in range(kw):
+            cells = offset_slice(dxp, i, j, dy.shape[1:3], strides, dilation)
+            cells += (dy2 @ w[i, j].T).reshape(dy.shape[:3] + (c,))
     return dxp if pads == _NO_PADS else np.ascontiguousarray(crop(dxp, pads, x_shape[1:3]))
 
 

@@ -11,7 +11,8 @@ Explicit pads are ``((top, bottom), (left, right))``.
 
 im2col turns the sliding windows of ``x`` into the rows of a matrix, so a convolution
 becomes one matrix product ``(N*OH*OW, kh*kw*C) @ (kh*kw*C, F)``; col2im is its
-adjoint (it adds every window back to where it came from).
+adjoint (it adds every window back to where it came from). ``offset_slice`` is the
+building block of both: the cells one kernel offset meets, for all outputs at once.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -96,6 +97,8 @@ def col2im(cols, padded_shape, kernel_hw, out_hw, strides, dilation):
     """Adjoint of im2col: add each row of ``cols: (N*OH*OW, kh*kw*C)`` back onto its window.
 
     Returns the padded array ``(N, Hp, Wp, C)``; no scatter, one strided add per kernel offset.
+    (``conv.conv_data_grad`` runs the same loop with each offset's block computed by its own
+    GEMM, so the whole ``cols`` matrix never exists.)
     """
     n, _, _, c = padded_shape
     kh, kw = kernel_hw

@@ -27,6 +27,7 @@ Functions (shapes NHWC; ``pads = (top, bottom, left, right)``, each in 0..2):
   ``filter_transform``, ``input_transform``, ``output_transform``: the three stages.
 """
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 # F(2x2, 3x3): Lavin & Gray 2015, section 4.1.
 _BT_2 = np.array([[1, 0, -1, 0],
@@ -59,6 +60,9 @@ _AT_4 = np.array([[1, 1, 1, 1, 1, 0],
                   [0, 1, -1, 8, -8, 1]], dtype=np.float64)
 
 MATRICES = {2: (_BT_2, _G_2, _AT_2), 4: (_BT_4, _G_4, _AT_4)}
+
+#: bytes of transformed input per chunk of images (about a quarter of a 32 MiB L3)
+CHUNK_BYTES = 8 << 20
 
 
 def _matrices(m):
@@ -114,41 +118,37 @@ def input_transform(xpad, m, tiles_h, tiles_w):
     """V = B^T d B for every alpha x alpha tile d (tiles overlap by 2, stride m).
 
     xpad: (N, m*tiles_h + 2, m*tiles_w + 2, C), already padded -> V: (alpha^2, P, C), P = N*tiles_h*tiles_w.
-    Rows first on whole tile rows (neighbouring tiles share columns), then columns.
+    The tiles are copied out once as D[a, b] (alpha, alpha, P*C); then B^T is applied along a as
+    one GEMM (alpha, alpha) @ (alpha, alpha*P*C), and along b as alpha GEMMs of the same kind, so
+    both transforms run in multi-threaded BLAS instead of elementwise NumPy passes.
     """
     BT, _, _ = _matrices(m)
+    BT = BT.astype(xpad.dtype)
     alpha = m + 2
-    n, hp, wp, c = xpad.shape
-    # rows[a][n, t, :, c] = sum_i BT[a, i] * xpad[n, m*t + i, :, c]
-    row_terms = [xpad[:, i:i + m * tiles_h:m] for i in range(alpha)]
-    rows = np.empty((alpha, n, tiles_h, wp, c), dtype=xpad.dtype)
-    for a in range(alpha):
-        _combine(BT[a], row_terms, rows[a])
-    v = np.empty((alpha, alpha, n, tiles_h, tiles_w, c), dtype=xpad.dtype)
-    for a in range(alpha):
-        # v[a, b][n, t, s, c] = sum_j BT[b, j] * rows[a][n, t, m*s + j, c]
-        col_terms = [rows[a][:, :, j:j + m * tiles_w:m] for j in range(alpha)]
-        for b in range(alpha):
-            _combine(BT[b], col_terms, v[a, b])
+    n, _, _, c = xpad.shape
+    sn, sh, sw, sc = xpad.strides
+    tiles = as_strided(xpad, (alpha, alpha, n, tiles_h, tiles_w, c),
+                       (sh, sw, sn, m * sh, m * sw, sc), writeable=False)  # d[a, b] of every tile
+    d = np.empty((alpha, alpha * n * tiles_h * tiles_w * c), dtype=xpad.dtype)
+    np.copyto(d.reshape(tiles.shape), tiles)
+    rows = (BT @ d).reshape(alpha, alpha, -1)     # (B^T d)[i, b] = sum_a BT[i, a] d[a, b]
+    v = np.matmul(BT, rows)                       # (B^T d B)[i, j] = sum_b BT[j, b] (B^T d)[i, b]
     return v.reshape(alpha * alpha, n * tiles_h * tiles_w, c)
 
 
-def output_transform(mprod, m, n, tiles_h, tiles_w):
-    """Y = A^T M A for every tile: mprod (alpha^2, P, K) -> y (N, m*tiles_h, m*tiles_w, K)."""
+def output_transform(mprod, m, n, tiles_h, tiles_w, out=None):
+    """Y = A^T M A for every tile: mprod (alpha^2, P, K) -> y (N, m*tiles_h, m*tiles_w, K) (into ``out``)."""
     _, _, AT = _matrices(m)
+    AT = AT.astype(mprod.dtype)
     alpha = m + 2
     k = mprod.shape[-1]
-    mprod = mprod.reshape(alpha, alpha, n, tiles_h, tiles_w, k)
-    z = np.empty((m, alpha, n, tiles_h, tiles_w, k), dtype=mprod.dtype)
-    for r in range(m):
-        # z[r, b] = sum_a AT[r, a] * M[a, b]
-        _combine(AT[r], [mprod[a] for a in range(alpha)], z[r])
-    y = np.empty((n, tiles_h, m, tiles_w, m, k), dtype=mprod.dtype)
-    for r in range(m):
-        for s in range(m):
-            # y[n, m*t + r, m*u + s, k] = sum_b AT[s, b] * z[r, b]
-            _combine(AT[s], [z[r, b] for b in range(alpha)], y[:, :, r, :, s, :])
-    return y.reshape(n, tiles_h * m, tiles_w * m, k)
+    z = (AT @ mprod.reshape(alpha, -1)).reshape(m, alpha, -1)   # (A^T M)[r, b] = sum_a AT[r, a] M[a, b]
+    y = np.matmul(AT, z).reshape(m, m, n, tiles_h, tiles_w, k)   # (A^T M A)[r, s] = sum_b AT[s, b] (A^T M)[r, b]
+    # y[r, s, n, t, u, k] is output pixel (m*t + r, m*u + s) of image n
+    if out is None:
+        out = np.empty((n, tiles_h * m, tiles_w * m, k), dtype=mprod.dtype)
+    np.copyto(out.reshape(n, tiles_h, m, tiles_w, m, k), y.transpose(2, 3, 0, 4, 1, 5))
+    return out
 
 
 def _check(x, w, pads, name):
@@ -179,14 +179,21 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None):
         raise ValueError(f"winograd conv2d_3x3: input {tuple(x.shape)} with pads {pads} "
                          f"is smaller than the 3x3 kernel")
     tiles_h, tiles_w = -(-h_out // m), -(-w_out // m)
-    # Pad to whole tiles; the extra bottom/right zeros only feed outputs that are cropped.
-    xpad = np.zeros((n, m * tiles_h + 2, m * tiles_w + 2, c), dtype=x.dtype)
-    xpad[:, top:top + h, left:left + wd] = x
-    v = input_transform(xpad, m, tiles_h, tiles_w)
     if u is None:
         u = filter_transform(w, m)
-    mprod = np.matmul(v, u)                      # alpha^2 GEMMs (P, C) @ (C, K)
-    y = output_transform(mprod, m, n, tiles_h, tiles_w)
+    y = np.empty((n, m * tiles_h, m * tiles_w, w.shape[3]), dtype=x.dtype)
+    # Images in chunks whose transformed tiles (alpha^2 * tiles * C numbers) fit in ~CHUNK_BYTES,
+    # so the copies and GEMMs of one chunk stay in the cache.
+    per_image = (m + 2) ** 2 * tiles_h * tiles_w * max(c, w.shape[3]) * x.itemsize
+    step = max(1, min(n, CHUNK_BYTES // per_image))
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        # Pad to whole tiles; the extra bottom/right zeros only feed outputs that are cropped.
+        xpad = np.zeros((stop - start, m * tiles_h + 2, m * tiles_w + 2, c), dtype=x.dtype)
+        xpad[:, top:top + h, left:left + wd] = x[start:stop]
+        v = input_transform(xpad, m, tiles_h, tiles_w)
+        mprod = np.matmul(v, u)                      # alpha^2 GEMMs (P, C) @ (C, K)
+        output_transform(mprod, m, stop - start, tiles_h, tiles_w, out=y[start:stop])
     if y.shape[1] != h_out or y.shape[2] != w_out:
         y = np.ascontiguousarray(y[:, :h_out, :w_out])
     return y

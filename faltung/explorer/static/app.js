@@ -19,6 +19,7 @@ window.FX = window.FX || {};
   const state = { traceId: null, selection: null, result: null, sample: null };
   const inspector = new FX.Inspector($("inspector"));
   const layersView = new FX.LayersView($("columns"), model, select);
+  layersView.onHover = (text) => { $("hover").textContent = text; };
   let filtersView = null, net3d = null;
 
   // ---- predictions, throttled: at most one request in flight, the newest input wins ----------

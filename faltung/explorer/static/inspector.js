@@ -38,6 +38,11 @@ FX.Inspector = class {
     const body = { conv: () => this.conv(ex), dense: () => this.dense(ex), max_pool: () => this.pool(ex),
                    avg_pool: () => this.pool(ex), flatten: () => this.flatten(ex) }[ex.kind];
     parts.push(body ? body() : this.generic(ex));
+    if (ex.input_field) {
+      const f = ex.input_field;
+      parts.push(`<div class="field-note">sees input rows ${f.y0}…${f.y1 - 1}, columns ${f.x0}…${f.x1 - 1} ` +
+                 `(a ${f.y1 - f.y0}×${f.x1 - f.x0} receptive field, dashed green on the input)</div>`);
+    }
     this.element.innerHTML = parts.join("");
     this.element.querySelectorAll(".chan-sums button").forEach((b) =>
       b.addEventListener("click", () => { this.channel = Number(b.dataset.channel); this.render(); }));
@@ -46,7 +51,8 @@ FX.Inspector = class {
   verdict(ex) {
     const cls = ex.matches ? "ok" : "not-ok";
     const mark = ex.matches ? "✓ equals" : "✗ differs from";
-    return ` <span class="${cls}">${mark} the forward pass: <span id="insp-value" class="v">${FX.fmt(ex.value, 5)}</span></span>`;
+    return `<span class="${cls}">${mark} the forward pass:</span><br>` +
+      `<span class="${cls}">value = <span id="insp-value" class="v">${FX.fmt(ex.value, 5)}</span></span>`;
   }
 
   conv(ex) {

@@ -41,6 +41,7 @@ FX.LayersView = class {
     this.container = container;
     this.model = model;
     this.onSelect = onSelect;
+    this.onHover = () => {};
     this.perMap = false;
     this.columns = [];   // index -1 (input) first, then each layer
     this.acts = null;
@@ -52,7 +53,7 @@ FX.LayersView = class {
     const [H, W, C] = this.model.input_shape;
     this.inputColumn = this.addColumn("input", `${H}×${W}×${C}`, "");
     const wrap = this.el("div", "map");
-    const size = 96;
+    const size = 120;
     wrap.style.width = size + "px";
     wrap.style.height = Math.round(size * H / W) + "px";
     this.inputImage = this.el("img");
@@ -111,6 +112,13 @@ FX.LayersView = class {
       wrap.append(canvas);
       if (layout.size >= 36) wrap.append(this.el("span", "tag", String(c)));
       wrap.dataset.channel = c;
+      wrap.addEventListener("mousemove", (e) => {
+        const r = canvas.getBoundingClientRect();
+        const x = Math.min(W - 1, Math.floor((e.clientX - r.left) / r.width * W));
+        const y = Math.min(H - 1, Math.floor((e.clientY - r.top) / r.height * H));
+        const act = this.acts && this.acts[col.index];
+        if (act) this.onHover(`${col.name} [row ${y}, col ${x}, ch ${c}] ≈ ${FX.fmt(act.planes[c * H * W + y * W + x])}`);
+      });
       wrap.addEventListener("click", (e) => {
         const r = canvas.getBoundingClientRect();
         const x = Math.min(W - 1, Math.floor((e.clientX - r.left) / r.width * W));
@@ -132,11 +140,19 @@ FX.LayersView = class {
     const canvas = this.el("canvas");
     canvas.width = layout.cols; canvas.height = rows;
     wrap.appendChild(canvas);
-    wrap.addEventListener("click", (e) => {
+    const unitAt = (e) => {
       const r = canvas.getBoundingClientRect();
-      const x = Math.floor((e.clientX - r.left) / r.width * layout.cols);
+      const x = Math.min(layout.cols - 1, Math.floor((e.clientX - r.left) / r.width * layout.cols));
       const y = Math.floor((e.clientY - r.top) / r.height * rows);
-      const j = Math.min(n - 1, y * layout.cols + x);
+      return Math.min(n - 1, y * layout.cols + x);
+    };
+    wrap.addEventListener("mousemove", (e) => {
+      const act = this.acts && this.acts[col.index];
+      const j = unitAt(e);
+      if (act) this.onHover(`${col.name} [${j}] ≈ ${FX.fmt(act.planes[j])}`);
+    });
+    wrap.addEventListener("click", (e) => {
+      const j = unitAt(e);
       this.onSelect(col.index, col.shape.length === 3 ? [0, 0, j] : [j]);
     });
     col.maps.appendChild(wrap);
@@ -255,6 +271,10 @@ FX.LayersView = class {
     const info = this.model.layers[index];
     if (col.form === "maps") this.box(col, position[2], position[0], position[0] + 1, position[1], position[1] + 1, "self");
     else this.cellBox(col, position[position.length - 1], "self");
+    if (ex && ex.input_field && info.input_layer !== -1) {
+      const f = ex.input_field;
+      this.box(this.inputColumn, 0, f.y0, f.y1, f.x0, f.x1, "field");
+    }
     if (!ex || info.input_layer === null) return;
     const below = this.column(info.input_layer);
     const w = ex.window;

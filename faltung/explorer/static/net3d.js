@@ -36,7 +36,7 @@ FX.Net3D = class {
     planes.forEach((p) => { p.y -= mid; });
     this.planes = planes;
     this.byLayer = new Map(planes.map((p) => [p.layer, p]));
-    this.radius = Math.max(...planes.map((p) => p.extent), mid);
+    this.radius = Math.max(...planes.map((p) => p.extent), mid, 10);
   }
 
   mapPlane(layer, name, H, W, C, isInput) {
@@ -92,7 +92,7 @@ FX.Net3D = class {
       const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
       if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
       this.yaw = drag.yaw + dx * 0.008;
-      this.pitch = Math.max(-1.5, Math.min(1.5, drag.pitch + dy * 0.008));
+      this.pitch = Math.max(0.12, Math.min(1.45, drag.pitch + dy * 0.008));   // always from above
       this.render();
     });
     this.canvas.addEventListener("pointerup", (e) => {
@@ -107,16 +107,31 @@ FX.Net3D = class {
     new ResizeObserver(() => this.render()).observe(this.canvas);
   }
 
-  // world (x, y, z) -> screen [sx, sy, depth]; camera orbits the origin
+  // world (x, y, z) -> screen [sx, sy, depth, pixels per unit]; the camera orbits the origin and
+  // the whole network is fitted into the canvas (times the wheel zoom)
   camera() {
     const cy = Math.cos(this.yaw), sy = Math.sin(this.yaw), cp = Math.cos(this.pitch), sp = Math.sin(this.pitch);
-    const distance = this.radius * 3 / this.zoom;
-    const f = Math.min(this.width, this.height * 1.3) * 1.35;
-    return (x, y, z) => {
+    const distance = this.radius * 3;
+    const view = (x, y, z) => {
       const x1 = cy * x - sy * z, z1 = sy * x + cy * z;         // yaw about the vertical axis
       const y2 = cp * y - sp * z1, z2 = sp * y + cp * z1;       // pitch about the horizontal axis
       const d = z2 + distance;
-      return [this.width / 2 + f * x1 / d, this.height / 2 - f * y2 / d, d, f / d];
+      return [x1 / d, -y2 / d, d];
+    };
+    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    for (const p of this.planes) {
+      for (const [cx, cz] of [[-1, -1], [-1, 1], [1, -1], [1, 1]]) {
+        const [u, v] = view(cx * p.extent, p.y, cz * p.extent);
+        x0 = Math.min(x0, u); x1 = Math.max(x1, u); y0 = Math.min(y0, v); y1 = Math.max(y1, v);
+      }
+    }
+    const left = 150, margin = 24;                               // room for the layer names
+    const f = Math.min((this.width - left - margin) / (x1 - x0), (this.height - 2 * margin) / (y1 - y0)) * this.zoom;
+    const ox = left + (this.width - left - margin) / 2 - f * (x0 + x1) / 2;
+    const oy = this.height / 2 - f * (y0 + y1) / 2;
+    return (x, y, z) => {
+      const [u, v, d] = view(x, y, z);
+      return [ox + f * u, oy + f * v, d, f / d];
     };
   }
 
@@ -170,9 +185,12 @@ FX.Net3D = class {
     ctx.font = "12px system-ui, sans-serif";
     ctx.fillStyle = "#aab3c2";
     for (const p of this.planes) {
-      const [sx, sy] = project(-p.extent - 4, p.y, 0);
+      // the name left of the plane's leftmost corner, at the height of its centre
+      const corners = [[-1, -1], [-1, 1], [1, -1], [1, 1]].map(([a, b]) => project(a * p.extent, p.y, b * p.extent));
+      const sx = Math.min(...corners.map((c) => c[0]));
+      const sy = project(0, p.y, 0)[1];
       ctx.textAlign = "right";
-      ctx.fillText(p.label, sx - 4, sy + 4);
+      ctx.fillText(p.label, sx - 8, sy + 4);
       if (p.isLast && this.acts) {
         ctx.textAlign = "center";
         const act = this.acts[p.layer];
