@@ -114,3 +114,74 @@ def test_batch_chunks_give_the_same_result(monkeypatch):
     chunked = winograd.conv2d_3x3(x, w, PADS["same"], m=4)
     np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-12 * np.abs(whole).max())
     np.testing.assert_allclose(chunked, _reference(x, w, PADS["same"]), rtol=0, atol=1e-10 * np.abs(whole).max())
+
+
+# ---- the dispatch in faltung.ops.conv: which convolutions go the Winograd way ----------------
+def _conv_both_ways(x, w, b, padding, dy_seed=1):
+    """(y, dx, dw, db) on the fast kernels and on the reference loops."""
+    from faltung import config
+    from faltung.ops import conv as conv_ops
+    results = []
+    for implementation in ("fast", "reference"):
+        with config.use_implementation(implementation):
+            y, cache = conv_ops.conv2d_forward(x, w, b, (1, 1), padding)
+            dy = np.random.default_rng(dy_seed).standard_normal(y.shape).astype(y.dtype)
+            results.append((y,) + conv_ops.conv2d_backward(dy, cache))
+            if implementation == "fast":
+                took_winograd = cache[1] is x  # the Winograd forward keeps x, not an im2col matrix
+    return results, took_winograd
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+@pytest.mark.parametrize("channels", [(16, 16), (17, 20), (24, 16)])
+def test_conv2d_ops_take_winograd_and_match_the_reference(padding, channels, monkeypatch):
+    from faltung.ops import conv as conv_ops
+    monkeypatch.setattr(conv_ops, "CHUNK_BYTES", 1)  # dW recomputes the windows one image at a time
+    c, f = channels
+    rng = np.random.default_rng(c + f)
+    x, w, b = rng.standard_normal((3, 7, 6, c)), rng.standard_normal((3, 3, c, f)), rng.standard_normal(f)
+    (fast, reference_result), took_winograd = _conv_both_ways(x, w, b, padding)
+    assert took_winograd
+    for name, a, r in zip(("y", "dx", "dw", "db"), fast, reference_result):
+        assert a.shape == r.shape, name
+        np.testing.assert_allclose(a, r, rtol=0, atol=1e-10 * np.abs(r).max(), err_msg=name)
+
+
+def test_conv2d_ops_keep_im2col_below_the_channel_threshold():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 6, 6, 3)), rng.standard_normal((3, 3, 3, 32))
+    (fast, reference_result), took_winograd = _conv_both_ways(x, w, None, "same")
+    assert not took_winograd
+    np.testing.assert_allclose(fast[0], reference_result[0], rtol=1e-10, atol=1e-12)
+
+
+def test_conv2d_transpose_stride1_3x3_takes_winograd_and_matches_the_reference():
+    from faltung import config
+    from faltung.ops import conv as conv_ops
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((2, 5, 6, 16)), rng.standard_normal((3, 3, 18, 16))  # (kh, kw, F, C)
+    results = []
+    for implementation in ("fast", "reference"):
+        with config.use_implementation(implementation):
+            y, cache = conv_ops.conv2d_transpose_forward(x, w, None, (1, 1), "valid")
+            dy = np.random.default_rng(6).standard_normal(y.shape)
+            results.append((y,) + conv_ops.conv2d_transpose_backward(dy, cache)[:2])
+    for name, a, r in zip(("y", "dx", "dw"), *results):
+        np.testing.assert_allclose(a, r, rtol=0, atol=1e-10 * np.abs(r).max(), err_msg=name)
+
+
+def test_conv2d_ops_winograd_float32_stays_float32_and_close():
+    from faltung import config
+    from faltung.ops import conv as conv_ops
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((4, 8, 8, 32)).astype(np.float32)
+    w = (rng.standard_normal((3, 3, 32, 32)) / 17).astype(np.float32)
+    y, cache = conv_ops.conv2d_forward(x, w, None, (1, 1), "same")
+    dx, dw, _ = conv_ops.conv2d_backward(np.ones_like(y), cache)
+    assert y.dtype == dx.dtype == dw.dtype == np.float32
+    with config.use_implementation("reference"):
+        y64, cache64 = conv_ops.conv2d_forward(x.astype(np.float64), w.astype(np.float64), None, (1, 1), "same")
+        dx64, dw64, _ = conv_ops.conv2d_backward(np.ones(y64.shape), cache64)
+    for name, a, r in (("y", y, y64), ("dx", dx, dx64), ("dw", dw, dw64)):
+        err = np.abs(a - r).max() / np.abs(r).max()
+        assert err <= 1e-4, f"{name}: float32 relative error {err:.2e}"  # F(4x4) tolerance, see top

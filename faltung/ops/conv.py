@@ -13,6 +13,11 @@ as loops (``faltung.config.implementation()`` picks one):
   conv_weight_grad  dW = xcorr(X, dY)                 formula 3.10               colsᵀ @ dY
   conv_data_grad    dX = full_conv(dY, rot180(W))     formula 3.11               dY @ W[i, j]ᵀ per offset
 
+Stride-1 3x3 convolutions with at least ``WINOGRAD_MIN_CHANNELS`` input and output channels
+run their forward and their dX (itself a stride-1 3x3 convolution) as Winograd F(4x4, 3x3)
+(``winograd.py``: 4x fewer multiplications than im2col + GEMM); their forward keeps X instead
+of the 9x larger im2col matrix, and dW cuts the windows again, a batch chunk at a time.
+
 A transposed convolution is the same three kernels the other way round: its forward is
 the data gradient of a convolution (``y = Kᵀx``, eq. 2.8), its backward the forward
 (``dx = K dy``) plus the weight gradient with the roles of x and dy swapped.
@@ -23,9 +28,17 @@ import weakref
 import numpy as np
 
 from .. import config
+from . import winograd
 from .im2col import crop, effective_size, im2col, offset_slice, output_hw, pad, resolve_padding
 
 _NO_PADS = ((0, 0), (0, 0))
+#: Winograd for a stride-1 3x3 conv when both channel counts reach this (fewer: the tile
+#: copies cost more than the multiplications they save)
+WINOGRAD_MIN_CHANNELS = 16
+#: output tile size m of F(m x m, 3 x 3): 4 (fastest) or 2 (most accurate in float32)
+WINOGRAD_TILE = 4
+#: bytes of im2col matrix per batch chunk when dW recomputes the windows (fits the L3 cache)
+CHUNK_BYTES = 8 << 20
 
 
 # ---- the fast kernels: im2col + GEMM ------------------------------------------------------
@@ -57,9 +70,25 @@ def _lend(workspace, key, array):
         workspace[key] = (workspace[key][0], weakref.ref(array))
 
 
-def conv_forward(x, w, pads, strides, dilation, workspace=None, key="cols"):
-    """``Y = cols(X) @ W`` with ``cols: (N*OH*OW, kh*kw*C)``. Returns ``(y, cols)``; ``cols`` feeds dW."""
+def _winograd_pads(x, w, pads, strides, dilation):
+    """``(top, bottom, left, right)`` if ``x (*) w`` runs as Winograd F(m x m, 3 x 3), else None."""
     kh, kw, c, f = w.shape
+    if ((kh, kw) != (3, 3) or tuple(strides) != (1, 1) or tuple(dilation) != (1, 1)
+            or min(c, f) < WINOGRAD_MIN_CHANNELS or x.dtype != w.dtype):
+        return None
+    flat = pads[0] + pads[1]
+    return flat if all(0 <= p <= 2 for p in flat) else None
+
+
+def conv_forward(x, w, pads, strides, dilation, workspace=None, key="cols"):
+    """``Y = cols(X) @ W`` with ``cols: (N*OH*OW, kh*kw*C)``. Returns ``(y, cols)``; ``cols`` feeds dW.
+
+    On the Winograd path it returns ``(y, x)``: dW then cuts the windows from x again.
+    """
+    kh, kw, c, f = w.shape
+    winograd_pads = _winograd_pads(x, w, pads, strides, dilation)
+    if winograd_pads is not None:
+        return winograd.conv2d_3x3(x, w, winograd_pads, m=WINOGRAD_TILE), x
     if _is_pointwise((kh, kw), strides, pads):
         out_hw, cols = x.shape[1:3], x.reshape(-1, c)
     else:
@@ -72,8 +101,24 @@ def conv_forward(x, w, pads, strides, dilation, workspace=None, key="cols"):
 
 
 def conv_weight_grad(cols, dy, w_shape, pads, strides, dilation):
-    """``dW = colsᵀ @ dY``: formula 3.10 with the windows already laid out as rows."""
-    return (cols.T @ dy.reshape(-1, w_shape[3])).reshape(w_shape)
+    """``dW = colsᵀ @ dY``: formula 3.10 with the windows already laid out as rows.
+
+    ``cols`` may instead be the input x itself (N, H, W, C) (the Winograd forward keeps x):
+    then ``dW = Σ_chunks cols(X_chunk)ᵀ @ dY_chunk`` over batch chunks of about CHUNK_BYTES.
+    """
+    if cols.ndim == 2:
+        return (cols.T @ dy.reshape(-1, w_shape[3])).reshape(w_shape)
+    x, (kh, kw, c, f) = cols, w_shape
+    n, out_hw = x.shape[0], dy.shape[1:3]
+    per_image = out_hw[0] * out_hw[1] * kh * kw * c * x.itemsize
+    step = max(1, min(n, CHUNK_BYTES // per_image))
+    dw = None
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        chunk_cols = im2col(pad(x[start:stop], pads), (kh, kw), out_hw, strides, dilation)
+        part = chunk_cols.T @ dy[start:stop].reshape(-1, f)
+        dw = part if dw is None else np.add(dw, part, out=dw)
+    return dw.reshape(w_shape)
 
 
 def conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace=None):
@@ -85,6 +130,9 @@ def conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace=None):
     over an im2col of dY, is cheaper.
     """
     kh, kw, c, f = w.shape
+    winograd_pads = _winograd_pads(dy, w, pads, strides, dilation)
+    if winograd_pads is not None:  # a stride-1 3x3 convolution of dY with rot180(W)
+        return winograd.conv2d_3x3_backward_input(dy, w, winograd_pads, m=WINOGRAD_TILE)
     dy2 = dy.reshape(-1, f)
     if _is_pointwise((kh, kw), strides, pads):
         return (dy2 @ w.reshape(c, f).T).reshape(x_shape)
