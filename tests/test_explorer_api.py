@@ -301,6 +301,12 @@ def test_bad_requests_get_clear_4xx_and_the_server_keeps_serving(client, model):
     huge = client.post("/api/upload", content=b"\0" * (50 * 1024 * 1024),
                        headers={"content-type": "application/octet-stream"})
     check(huge, 413, ["too large"])
+    chunked = client.post("/api/predict", content=(b" " * 1024 * 1024 for _ in range(10)),
+                          headers={"content-type": "application/json"})      # no Content-Length
+    check(chunked, 413, ["too large"])
+    small_chunked = client.post("/api/predict", content=iter([b'{"sample": ', b'1}']),
+                                headers={"content-type": "application/json"})
+    assert small_chunked.status_code == 200 and small_chunked.json()["label"] == 2
     check(client.post("/api/neuron", json={"layer": "nope", "position": [0]}), 404, ["unknown layer 'nope'"])
     check(client.post("/api/neuron", json={"layer": 0, "position": [28, 0, 0]}), 422, ["outside"])
     check(client.post("/api/neuron", json={"layer": 0, "position": [1, 2]}), 422, ["3 indices"])

@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from .. import activations as _activations
+from . import inspect_more
 
 TOP_CONTRIBUTIONS = 12
 
@@ -122,7 +123,6 @@ def _check_position(layer, y, position):
 def explain_neuron(layer, x, y, position):
     """The arithmetic of ``y[position]`` (see the module docstring); x, y: one sample, no batch axis
     (x a list of arrays for layers with several inputs: Add, Concatenate)."""
-    from . import inspect_more
     position = _check_position(layer, y, position)
     kind = layer_kind(layer)
     explain = {"conv": _explain_conv, "max_pool": _explain_pool, "avg_pool": _explain_pool,

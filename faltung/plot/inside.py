@@ -53,7 +53,8 @@ def plot_filters(model, layer_name=None, path=None, max_filters=64, columns=8):
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(f"#{i}", fontsize=9)
-    shown = "RGB" if c_in == 3 else "input channel 0"
+    shown = ("as RGB" if c_in == 3 else
+             "red > 0 > blue" + ("" if c_in == 1 else f", input channel 0 of {c_in}"))
     figure.suptitle(f"Filters of {layer.name}: {kh}x{kw}, {c_in} -> {c_out} channels ({shown})")
     figure.tight_layout()
     return finish(figure, path)
