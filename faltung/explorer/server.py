@@ -108,7 +108,10 @@ def create_app(model, run_info=None):
     def neuron(request: NeuronRequest):
         with _bad_request(404):
             index = state.graph.index_of(request.layer)
-        trace = state.trace(request.trace_id)
+        try:
+            trace = state.trace(request.trace_id)
+        except LookupError as error:
+            raise HTTPException(404, str(error)) from None
         with _bad_request(422):
             ex = explain_neuron(state.graph.layers[index], trace.inputs[index],
                                 trace.outputs[index], request.position)

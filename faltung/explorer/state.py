@@ -10,7 +10,6 @@ import time
 import uuid
 
 import numpy as np
-from fastapi import HTTPException
 
 from . import images
 from .inspect import field_in_input
@@ -65,8 +64,8 @@ class Explorer:
         self.samples = SampleSource(self.run_info.get("dataset"))
         self.traces = collections.OrderedDict()
         self._lock = threading.Lock()
-        blank = self.run(np.zeros(self.image_shape, np.float32))
-        self.output_shapes = [list(y.shape) for y in blank["trace"].outputs]
+        _, blank = self.run(np.zeros(self.image_shape, np.float32))
+        self.output_shapes = [list(y.shape) for y in blank.outputs]
         count = int(np.prod(self.output_shapes[-1]))
         names = self.run_info.get("class_names") or []
         if len(names) != max(count, 2):
@@ -74,24 +73,25 @@ class Explorer:
         self.class_names = [str(n) for n in names]
 
     def run(self, pixels):
-        """Forward ``pixels`` (h, w, C in 0..255, image_shape); remember the trace; return it with its id."""
-        x = images.apply_preprocessing(pixels, self.preprocessing)
-        trace = self.graph.run(x)
+        """Forward ``pixels`` (h, w, C in 0..255, image_shape); remember the trace.
+        Returns (trace_id, trace)."""
+        trace = self.graph.run(images.apply_preprocessing(pixels, self.preprocessing))
         trace_id = uuid.uuid4().hex[:12]
         with self._lock:
-            self.traces[trace_id] = (pixels, trace)
+            self.traces[trace_id] = trace
             while len(self.traces) > KEPT_TRACES:
                 self.traces.popitem(last=False)
-        return {"trace_id": trace_id, "trace": trace, "pixels": pixels}
+        return trace_id, trace
 
-    def trace(self, trace_id):
+    def trace(self, trace_id=None):
+        """A recent trace by id (None: the latest); LookupError if it is not kept any more."""
         with self._lock:
             if trace_id is None:
-                return next(reversed(self.traces.values()))[1]
+                return next(reversed(self.traces.values()))
             if trace_id not in self.traces:
-                raise HTTPException(404, f"unknown trace_id {trace_id!r}: expected one from a recent "
-                                         f"POST /api/predict (the server keeps the last {KEPT_TRACES})")
-            return self.traces[trace_id][1]
+                raise LookupError(f"unknown trace_id {trace_id!r}: expected one from a recent "
+                                  f"POST /api/predict (the server keeps the last {KEPT_TRACES})")
+            return self.traces[trace_id]
 
     def input_field(self, index, ex):
         """The model-input region a conv/pooling neuron sees (its receptive field), or None."""
@@ -108,6 +108,7 @@ class Explorer:
                               {"y0": i, "y1": i + 1, "x0": j, "x1": j + 1}, input_hw_of)
 
     def describe(self):
+        """/api/model's answer: the architecture as the page draws it."""
         graph = self.graph
         layers = [describe_layer(layer, i, None if p is None else
                                  (list(self.input_shape) if p == -1 else self.output_shapes[p]),
@@ -121,12 +122,14 @@ class Explorer:
                 "samples_available": self.samples.available}
 
     def predict_response(self, pixels, started, label=None):
-        result = self.run(pixels)
-        outputs = result["trace"].outputs
+        """/api/predict's answer for ``pixels`` (h, w, C in 0..255); ``started``: perf_counter()
+        when the request arrived."""
+        trace_id, trace = self.run(pixels)
+        outputs = trace.outputs
         probabilities = _probabilities(self.graph, outputs[-1], self.run_info.get("outputs"))
         top = int(np.argmax(probabilities))
-        seen = images.display_pixels(result["trace"].x, self.preprocessing)
-        return {"trace_id": result["trace_id"], "input": encode_activation(seen),
+        seen = images.display_pixels(trace.x, self.preprocessing)
+        return {"trace_id": trace_id, "input": encode_activation(seen),
                 "input_png": images.array_to_png_url(seen),
                 "layers": [encode_activation(y) for y in outputs], "probabilities": probabilities,
                 "top_class": top, "top_name": self.class_names[top], "label": label,
