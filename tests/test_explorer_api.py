@@ -5,9 +5,12 @@ layers (the sum shown must give the value the network computed) and against patc
 by hand from np.pad; the activations the API sends are checked against an independent
 forward pass, ``faltung.Model(inputs, outputs=[every layer's output]).predict``.
 """
+import argparse
 import base64
 import io
 import json
+import socket
+import threading
 
 import numpy as np
 import pytest
@@ -113,6 +116,19 @@ def test_every_neuron_sum_equals_the_forward_value(model):
                     assert c["sum"] == pytest.approx(np.sum(c["products"]), abs=1e-9)
                     np.testing.assert_allclose(c["products"], np.multiply(c["patch"], c["kernel"]))
     assert kinds == {"conv", "max_pool", "avg_pool", "flatten", "identity", "dense"}
+
+
+def test_dilated_and_strided_same_convolutions_add_up():
+    set_random_seed(9)
+    for conv in (Conv2D(3, 3, dilation_rate=2, padding="same", input_shape=(7, 8, 2)),
+                 Conv2D(3, (2, 4), strides=(3, 2), padding="same", activation="sigmoid", input_shape=(7, 8, 2))):
+        model = faltung.Sequential([conv])
+        conv.set_weights([conv.get_weights()[0], np.array([0.3, -0.2, 0.1], np.float32)])
+        x = np.random.default_rng(10).normal(size=(7, 8, 2)).astype(np.float32)
+        trace = LayerGraph(model).run(x)
+        for position in np.ndindex(*trace.outputs[0].shape):
+            ex = explain_neuron(conv, trace.inputs[0], trace.outputs[0], position)
+            assert ex["result"] == pytest.approx(ex["value"], rel=1e-5, abs=1e-5), (conv.name, position)
 
 
 def test_conv_patch_and_kernel_are_the_hand_cut_ones(model):
@@ -337,6 +353,10 @@ def test_page_static_files_and_openapi(client):
         operation = next(iter(spec["paths"][path].values()))
         assert operation["summary"]
     assert client.get("/docs").status_code == 200
+    reference = client.get("/reference")
+    assert reference.status_code == 200 and "<script" not in reference.text    # offline: no CDN
+    for text in ("/api/neuron", "The arithmetic of one neuron", "PredictRequest", "trace_id"):
+        assert text in reference.text
 
 
 def test_command_loads_a_run_directory(tmp_path, model):
@@ -346,10 +366,19 @@ def test_command_loads_a_run_directory(tmp_path, model):
     assert info["class_names"] == RUN_INFO["class_names"]
     x = np.random.default_rng(7).random((1, 32, 32, 1)).astype(np.float32)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
-    import argparse
     args = add_arguments(argparse.ArgumentParser()).parse_args([str(tmp_path / "missing"), "--no-browser"])
     assert (args.host, args.port, args.no_browser) == ("127.0.0.1", 8000, True)
     assert run(args) == 2                                          # a clear error, no server started
+    with socket.socket() as taken:                                 # a port someone else listens on
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        args = add_arguments(argparse.ArgumentParser()).parse_args(
+            [str(tmp_path), "--port", str(taken.getsockname()[1]), "--no-browser"])
+        outcome = []
+        worker = threading.Thread(target=lambda: outcome.append(run(args)), daemon=True)
+        worker.start()
+        worker.join(timeout=30)
+        assert outcome == [1]
 
 
 def test_predict_is_fast_enough_to_follow_the_pen():

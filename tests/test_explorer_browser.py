@@ -137,6 +137,17 @@ def test_clicking_a_conv_neuron_shows_arithmetic_that_adds_up(page, tmp_path):
     channel_buttons = page.locator(".chan-sums button")
     assert channel_buttons.count() == 6            # conv2d_1 reads the 6 maps of the layer below
     assert page.locator(".column").nth(2).locator(".box").count() == 6   # its window in each of them
+    title = page.inner_text("#inspector h3")
+    row, col = int(title.split("row ")[1].split(",")[0]), int(title.split("col ")[1].split(",")[0])
+    page.keyboard.press("ArrowRight")                  # the selection walks over the map
+    page.wait_for_function(f"document.querySelector('#inspector h3').textContent.includes('row {row}, col {col + 1},')")
+    assert float(page.inner_text("#insp-result")) == pytest.approx(float(page.inner_text("#insp-value")), abs=2e-5)
+    page.mouse.move(0, 0)
+    shot = tmp_path / "explorer.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 20_000
+    if os.environ.get("FALTUNG_EXPLORER_SCREENSHOT"):
+        shutil.copy(shot, os.environ["FALTUNG_EXPLORER_SCREENSHOT"])
     # the 3D view draws and picks nodes too
     page.click("#tabs button[data-view=net3d]")
     page.wait_for_timeout(300)
@@ -144,9 +155,36 @@ def test_clicking_a_conv_neuron_shows_arithmetic_that_adds_up(page, tmp_path):
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 100) n++; return n; }""")
     assert painted > 500
+    # clicking a node picks that neuron: node 0 of the 84-unit dense layer, at its projected place
+    x, y = page.evaluate("""() => { const p = FX.net3d.byLayer.get(6), r = FX.net3d.canvas.getBoundingClientRect();
+        return [r.left + p.sx[0], r.top + p.sy[0]]; }""")
+    page.mouse.click(x, y)
+    page.wait_for_function("document.querySelector('#inspector h3').textContent.startsWith('dense · unit 0')")
+    assert float(page.inner_text("#insp-result")) == pytest.approx(float(page.inner_text("#insp-value")), abs=2e-5)
     page.click("#tabs button[data-view=layers]")
-    shot = tmp_path / "explorer.png"
-    page.screenshot(path=str(shot))
-    assert shot.stat().st_size > 20_000
-    if os.environ.get("FALTUNG_EXPLORER_SCREENSHOT"):
-        shutil.copy(shot, os.environ["FALTUNG_EXPLORER_SCREENSHOT"])
+
+
+def test_upload_and_test_images(page):
+    import io
+
+    import numpy as np
+    from PIL import Image
+    yy, xx = np.mgrid[:120, :120]
+    ring = np.where(np.abs(np.hypot((yy - 60) / 1.4, xx - 60) - 30) < 6, 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(ring).save(buffer, format="PNG")            # dark ink on white paper
+    count = int(page.evaluate("document.body.dataset.predictions"))
+    page.set_input_files("#upload", files=[{"name": "zero.png", "mimeType": "image/png",
+                                            "buffer": buffer.getvalue()}])
+    page.wait_for_function(f"Number(document.body.dataset.predictions) > {count}")
+    assert page.inner_text("#top-name").strip() == "0"
+    page.set_input_files("#upload", files=[{"name": "notes.txt", "mimeType": "text/plain",
+                                            "buffer": b"not an image"}])
+    page.wait_for_selector("#input-error:not([hidden])")
+    assert "could not decode" in page.inner_text("#input-error")
+    count = int(page.evaluate("document.body.dataset.predictions"))
+    page.locator(".samples img").nth(1).click()                   # MNIST test image #1: a 2
+    page.wait_for_function(f"Number(document.body.dataset.predictions) > {count}")
+    assert page.inner_text("#true-label").strip() == "true label: 2"
+    assert page.inner_text("#top-name").strip() == "2"
+    assert page.is_hidden("#input-error")

@@ -70,5 +70,11 @@ def run(args):
             webbrowser.open(url)
 
     threading.Thread(target=announce, daemon=True).start()
-    server.run()
+    try:
+        server.run()
+    except SystemExit:           # uvicorn exits when it cannot bind (it has logged why)
+        pass
+    if not server.started:
+        print(f"faltung explore: could not serve on {args.host}:{args.port}", file=sys.stderr)
+        return 1
     return 0

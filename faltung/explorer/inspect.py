@@ -14,6 +14,8 @@ returns a JSON-ready dict that shows how that one number came about:
 
 Everything is recomputed in float64 so that the sum the page shows is exact;
 ``value`` is what the forward pass produced and ``matches`` says whether they agree.
+Activations, BatchNormalization, Add, Concatenate, Rescaling: inspect_more.py.
+``field_in_input`` walks a window down to the model input (the receptive field).
 """
 import math
 

@@ -7,7 +7,8 @@ POST /api/upload           the same for an uploaded image file (at most 5 MB)
 POST /api/neuron           (layer, position) -> the arithmetic of that one neuron
 GET  /api/filters/{layer}  a conv layer's kernel and bias
 GET  /api/samples          test images of the run's data set
-The OpenAPI description is at /openapi.json, the interactive one at /docs.
+The OpenAPI description is at /openapi.json, the interactive one at /docs (Swagger UI, from a
+CDN), an offline one at /reference.
 """
 import base64
 import contextlib
@@ -16,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 from fastapi import FastAPI, File, Form, HTTPException, Query, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from . import images
 from .inspect import explain_neuron
 from .limits import MAX_UPLOAD_BYTES, BodyLimitMiddleware
+from .reference import reference_html
 from .schemas import (FiltersResponse, ModelInfo, NeuronExplanation, NeuronRequest, PredictRequest,
                       PredictResponse, SamplesResponse)
 from .state import Explorer
@@ -52,6 +54,10 @@ def create_app(model, run_info=None):
     @app.get("/", include_in_schema=False)
     def index():
         return FileResponse(STATIC_DIR / "index.html")
+
+    @app.get("/reference", include_in_schema=False, response_class=HTMLResponse)
+    def reference():
+        return reference_html(app.openapi())
 
     @app.get("/api/model", response_model=ModelInfo, summary="The architecture",
              description="Layers in order with type, kind, input/output shapes (no batch axis), "
@@ -88,9 +94,9 @@ def create_app(model, run_info=None):
               description=f"A multipart image file (PNG, JPEG, ...; at most {MAX_UPLOAD_BYTES} bytes), "
                           "scaled to the model's input as `fit` says.",
               responses={400: {"description": "not an image"}, 413: {"description": "too large"}})
-    async def upload(file: UploadFile = File(...), fit: str = Form("auto")):
+    def upload(file: UploadFile = File(...), fit: str = Form("auto")):
         started = time.perf_counter()
-        data = await file.read(MAX_UPLOAD_BYTES + 1)
+        data = file.file.read(MAX_UPLOAD_BYTES + 1)   # (a plain def runs in a worker thread)
         if len(data) > MAX_UPLOAD_BYTES:
             raise HTTPException(413, f"upload: expected at most {MAX_UPLOAD_BYTES} bytes")
         with _bad_request(400):
@@ -152,7 +158,7 @@ def create_app(model, run_info=None):
 
 
 def _sample(state, index):
-    """(pixels (H, W, C) at the model's input size, label) of test image ``index``."""
+    """(pixels (h, w, C) at the model's image_shape, label) of test image ``index``."""
     with _bad_request(404):
         images_, labels = state.samples.load()
     if not 0 <= index < len(images_):

@@ -5,9 +5,9 @@ model's own), the image size before run.json's padding, the class names, and kee
 ``KEPT_TRACES`` forward passes so that /api/neuron can explain a neuron of any of them.
 """
 import collections
+import itertools
 import threading
 import time
-import uuid
 
 import numpy as np
 
@@ -64,6 +64,7 @@ class Explorer:
         self.samples = SampleSource(self.run_info.get("dataset"))
         self.traces = collections.OrderedDict()
         self._lock = threading.Lock()
+        self._trace_numbers = itertools.count(1)
         _, blank = self.run(np.zeros(self.image_shape, np.float32))
         self.output_shapes = [list(y.shape) for y in blank.outputs]
         count = int(np.prod(self.output_shapes[-1]))
@@ -76,8 +77,8 @@ class Explorer:
         """Forward ``pixels`` (h, w, C in 0..255, image_shape); remember the trace.
         Returns (trace_id, trace)."""
         trace = self.graph.run(images.apply_preprocessing(pixels, self.preprocessing))
-        trace_id = uuid.uuid4().hex[:12]
         with self._lock:
+            trace_id = f"t{next(self._trace_numbers)}"
             self.traces[trace_id] = trace
             while len(self.traces) > KEPT_TRACES:
                 self.traces.popitem(last=False)

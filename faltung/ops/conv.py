@@ -143,12 +143,17 @@ def conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace=None):
         w_rot180 = np.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))  # (kh, kw, F, C)
         dx, _ = conv_forward(dy, w_rot180, full_pads, (1, 1), dilation, workspace, key="dy_cols")
         return dx
-    dxp = np.zeros((x_shape[0], x_shape[1] + top + bottom, x_shape[2] + left + right, c),
-                   dtype=np.result_type(dy, w))
+    padded_shape = (x_shape[0], x_shape[1] + top + bottom, x_shape[2] + left + right, c)
+    dxp = np.zeros(padded_shape, dtype=np.result_type(dy, w))
+    blocks = None
+    if dy2.shape[0] * kh * kw * c * dy.itemsize <= CHUNK_BYTES:
+        # small problem (LeNet): all kh*kw products in one batched matmul call, each block contiguous
+        blocks = np.matmul(dy2, w.reshape(kh * kw, c, f).transpose(0, 2, 1))  # (kh*kw, P, C)
     for i in range(kh):
         for j in range(kw):
+            block = dy2 @ w[i, j].T if blocks is None else blocks[i * kw + j]
             cells = offset_slice(dxp, i, j, dy.shape[1:3], strides, dilation)
-            cells += (dy2 @ w[i, j].T).reshape(dy.shape[:3] + (c,))
+            cells += block.reshape(dy.shape[:3] + (c,))
     return dxp if pads == _NO_PADS else np.ascontiguousarray(crop(dxp, pads, x_shape[1:3]))
 
 
@@ -209,13 +214,22 @@ def conv2d_forward(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=
     return y, cache
 
 
-def conv2d_backward(dy, cache):
-    """``dW = xcorr(X, dY)`` (3.10), ``dX = full_conv(dY, rot180(W))`` (3.11), ``db = Σ dY``."""
+def conv2d_backward(dy, cache, need_dx=True):
+    """``dW = xcorr(X, dY)`` (3.10), ``dX = full_conv(dY, rot180(W))`` (3.11), ``db = Σ dY``.
+
+    ``need_dx=False`` skips dX (returned as None), e.g. for a first layer.
+    """
     kernels, saved, w, x_shape, pads, strides, dilation, has_bias, workspace = cache
     dw = kernels.conv_weight_grad(saved, dy, w.shape, pads, strides, dilation)
-    dx = kernels.conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace)
-    db = dy.sum(axis=(0, 1, 2)) if has_bias else None
+    dx = kernels.conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace) if need_dx else None
+    db = bias_grad(dy) if has_bias else None
     return dx, dw, db
+
+
+def bias_grad(dy):
+    """``db = Σ_{n,h,w} dY[n, h, w, :]``: (N, H, W, F) -> (F,). einsum sums the rows of the
+    (N*H*W, F) view in one pass, 2-4x faster than ``sum(axis=(0, 1, 2))`` for few channels."""
+    return np.einsum("pf->f", dy.reshape(-1, dy.shape[-1]))
 
 
 # ---- public ops: transposed convolution ---------------------------------------------------
@@ -243,10 +257,14 @@ def conv2d_transpose_forward(x, w, b=None, strides=(1, 1), padding="valid", outp
     return y, cache
 
 
-def conv2d_transpose_backward(dy, cache):
-    """``dx = conv(dY, W)`` (the forward convolution), ``dW = xcorr(dY, X)``, ``db = Σ dY``."""
+def conv2d_transpose_backward(dy, cache, need_dx=True):
+    """``dx = conv(dY, W)`` (the forward convolution), ``dW = xcorr(dY, X)``, ``db = Σ dY``.
+
+    ``need_dx=False`` returns dx as None (dW still needs the windows of dY).
+    """
     kernels, x, w, pads, strides, dilation, has_bias, workspace = cache
     dx, saved = kernels.conv_forward(dy, w, pads, strides, dilation, workspace)
     dw = kernels.conv_weight_grad(saved, x, w.shape, pads, strides, dilation)
-    db = dy.sum(axis=(0, 1, 2)) if has_bias else None
+    dx = dx if need_dx else None
+    db = bias_grad(dy) if has_bias else None
     return dx, dw, db

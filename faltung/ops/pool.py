@@ -11,8 +11,9 @@ PyTorch do); average pooling spreads it evenly over the window's
 real cells ("same" padding cells are not counted, as in Keras).
 
 The fast path loops over the ``ph*pw`` offsets of the window (a handful), each a strided
-slice of the whole batch; when windows do not overlap and nothing is padded, average
-pooling is a reshape and one mean. ``reference.py`` holds the loop-per-window versions.
+slice of the whole batch (a sum of 4 strided slices beats a ``mean`` over the axes of a
+reshape 3-5x); when windows tile the input exactly, the average-pooling backward is one
+broadcast copy through a reshape. ``reference.py`` holds the loop-per-window versions.
 """
 import numpy as np
 
@@ -100,15 +101,14 @@ def avg_pool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid"):
     if config.implementation() == "reference":
         return reference.avg_pool_forward(x, pool, strides, pads), ("reference", x.shape, pool, strides, pads)
     cache = ("fast", x.shape, pool, strides, pads, out_hw)
-    if _tiles(pool, strides, pads):
-        (ph, pw), (oh, ow) = pool, out_hw
-        tiles = x[:, :oh * ph, :ow * pw, :].reshape(x.shape[0], oh, ph, ow, pw, x.shape[3])
-        return tiles.mean(axis=(2, 4), dtype=x.dtype), cache
     xp = pad(x, pads)
     y = offset_slice(xp, 0, 0, out_hw, strides, (1, 1)).copy()
     for i, j in _offsets(pool)[1:]:
         y += offset_slice(xp, i, j, out_hw, strides, (1, 1))
-    y /= _window_counts(x.shape, pool, strides, pads, out_hw, x.dtype)
+    if pads == ((0, 0), (0, 0)):
+        y *= x.dtype.type(1 / (pool[0] * pool[1]))  # every window has ph*pw real cells
+    else:
+        y /= _window_counts(x.shape, pool, strides, pads, out_hw, x.dtype)
     return y, cache
 
 
@@ -122,6 +122,11 @@ def avg_pool2d_backward(dy, cache):
     (top, bottom), (left, right) = pads
     dxp = np.zeros((x_shape[0], x_shape[1] + top + bottom, x_shape[2] + left + right, x_shape[3]),
                    dtype=dy.dtype)
+    if _tiles(pool, strides, pads) and x_shape[1] % pool[0] == 0 and x_shape[2] % pool[1] == 0:
+        # windows tile x exactly: one broadcast copy through the (N, OH, ph, OW, pw, C) view
+        (ph, pw), (oh, ow) = pool, out_hw
+        dxp.reshape(x_shape[0], oh, ph, ow, pw, x_shape[3])[...] = share[:, :, None, :, None, :]
+        return dxp
     for i, j in _offsets(pool):
         target = offset_slice(dxp, i, j, out_hw, strides, (1, 1))
         if _tiles(pool, strides, pads):

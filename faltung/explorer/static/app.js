@@ -60,6 +60,7 @@ window.FX = window.FX || {};
     $("timing").textContent = `server ${result.elapsed_ms.toFixed(1)} ms` +
       (roundTrip ? ` · round trip ${roundTrip.toFixed(0)} ms` : "");
     if (net3d) net3d.setData(FX.decodeActivation(result.input), layersView.acts);
+    if (filtersView && $("view-filters").classList.contains("active")) filtersView.refresh();
     document.body.dataset.predictions = String(Number(document.body.dataset.predictions || 0) + 1);
     if (state.selection) await select(state.selection.layer, state.selection.position, true);
   }
@@ -78,6 +79,24 @@ window.FX = window.FX || {};
     }
   }
 
+  // arrow keys walk the selected neuron over its feature map (or along its vector)
+  document.addEventListener("keydown", (e) => {
+    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    if (!state.selection || !moves[e.key] || e.target.tagName === "INPUT" || e.target.tagName === "SELECT") return;
+    e.preventDefault();
+    const [dy, dx] = moves[e.key];
+    const shape = model.layers[state.selection.layer].output_shape;
+    const p = state.selection.position.slice();
+    if (p.length === 3) {
+      p[0] = Math.min(shape[0] - 1, Math.max(0, p[0] + dy));
+      p[1] = Math.min(shape[1] - 1, Math.max(0, p[1] + dx));
+      if (shape[0] * shape[1] === 1) p[2] = Math.min(shape[2] - 1, Math.max(0, p[2] + dx + dy));
+    } else {
+      p[0] = Math.min(shape[0] - 1, Math.max(0, p[0] + dx + dy));
+    }
+    select(state.selection.layer, p);
+  });
+
   // ---- inputs --------------------------------------------------------------------------------
   const pad = new FX.Pad($("pad"), () => {
     if (pad.empty) return;
@@ -94,7 +113,9 @@ window.FX = window.FX || {};
     if (!file) return;
     try {
       const started = performance.now();
-      show(await FX.api.upload(file), performance.now() - started);
+      const result = await FX.api.upload(file);
+      pad.clear(false);
+      show(result, performance.now() - started);
       $("input-error").hidden = true;
     } catch (error) {
       $("input-error").textContent = error.message;
@@ -136,12 +157,13 @@ window.FX = window.FX || {};
     document.querySelectorAll("#tabs button").forEach((b) => b.classList.toggle("active", b === button));
     document.querySelectorAll(".view").forEach((v) => v.classList.toggle("active", v.id === `view-${button.dataset.view}`));
     if (button.dataset.view === "filters") {
-      filtersView = filtersView || new FX.FiltersView($("filter-layer"), $("filters"), $("filter-info"), model);
-      await filtersView.ensure();
+      filtersView = filtersView || new FX.FiltersView($("filter-layer"), $("filters"), $("filter-info"), model,
+        (name) => layersView.acts && layersView.acts[model.layers.findIndex((l) => l.name === name)]);
+      await filtersView.refresh();
     }
     if (button.dataset.view === "net3d") {
       if (!net3d) {
-        net3d = new FX.Net3D($("net3d"), model, select);
+        net3d = FX.net3d = new FX.Net3D($("net3d"), model, select);
         $("net3d-info").textContent = "Flatten and Dropout layers are not drawn (they only reorder or pass values on).";
       }
       if (state.result) net3d.setData(FX.decodeActivation(state.result.input), layersView.acts);

@@ -1,0 +1,100 @@
+"""The speed-motivated branches of faltung.ops (chosen by problem size) against the reference loops.
+
+Each branch is forced on small float64 problems, so it is checked however the size thresholds
+are tuned: dX from one batched matmul vs one GEMM per kernel offset, dW from saved columns vs
+from x in batch chunks, the einsum bias gradient, average pooling by offset sums.
+"""
+import numpy as np
+import pytest
+
+from faltung import config
+from faltung.ops import conv as conv_ops
+from faltung.ops import pool as pool_ops
+
+CASES = [  # (x shape, kernel (kh, kw, C, F), strides, padding, dilation)
+    ((2, 7, 6, 3), (3, 2, 3, 4), (2, 3), "same", (1, 1)),
+    ((2, 8, 8, 4), (3, 3, 4, 4), (1, 1), "same", (1, 1)),
+    ((1, 9, 7, 2), (3, 3, 2, 5), (1, 1), "valid", (2, 1)),
+    ((3, 12, 12, 1), (5, 5, 1, 6), (1, 1), "valid", (1, 1)),  # LeNet C1
+    ((2, 5, 5, 4), (5, 5, 4, 7), (1, 1), "valid", (1, 1)),    # LeNet C5: 1x1 output
+]
+
+
+def _conv(x, w, b, strides, padding, dilation):
+    y, cache = conv_ops.conv2d_forward(x, w, b, strides, padding, dilation)
+    dy = np.random.default_rng(1).standard_normal(y.shape)
+    return (y,) + conv_ops.conv2d_backward(dy, cache)
+
+
+@pytest.mark.parametrize("chunk_bytes", [0, 1 << 30], ids=["gemm-per-offset-dx", "batched-matmul-dx"])
+@pytest.mark.parametrize("x_shape, w_shape, strides, padding, dilation", CASES)
+def test_conv_data_grad_branches_equal_reference(monkeypatch, chunk_bytes, x_shape, w_shape, strides,
+                                                 padding, dilation):
+    monkeypatch.setattr(conv_ops, "CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(sum(x_shape))
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[3])
+    fast = _conv(x, w, b, strides, padding, dilation)
+    with config.use_implementation("reference"):
+        expected = _conv(x, w, b, strides, padding, dilation)
+    for name, a, r in zip(("y", "dx", "dw", "db"), fast, expected):
+        np.testing.assert_allclose(a, r, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, strides, padding, dilation", CASES)
+def test_weight_grad_from_x_in_chunks_equals_weight_grad_from_columns(monkeypatch, x_shape, w_shape,
+                                                                     strides, padding, dilation):
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    y, cache = conv_ops.conv2d_forward(x, w, None, strides, padding, dilation)
+    _, cols, _, _, pads, strides_, dilation_, _, _ = cache
+    dy = rng.standard_normal(y.shape)
+    from_cols = conv_ops.conv_weight_grad(cols, dy, w.shape, pads, strides_, dilation_)
+    monkeypatch.setattr(conv_ops, "CHUNK_BYTES", 1)  # one image per chunk
+    from_x = conv_ops.conv_weight_grad(x, dy, w.shape, pads, strides_, dilation_)
+    np.testing.assert_allclose(from_x, from_cols, rtol=1e-12, atol=1e-12)
+
+
+def test_bias_grad_sums_over_batch_and_space():
+    dy = np.random.default_rng(0).standard_normal((3, 4, 5, 6))
+    np.testing.assert_allclose(conv_ops.bias_grad(dy), dy.sum(axis=(0, 1, 2)), rtol=1e-12)
+    assert conv_ops.bias_grad(dy.astype(np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("x_shape, pool, strides, padding", [
+    ((2, 8, 6, 3), (2, 2), None, "valid"),     # windows tile x exactly: broadcast backward
+    ((2, 7, 9, 3), (2, 2), None, "valid"),     # odd sizes: the last row/column is dropped
+    ((1, 6, 6, 2), (3, 3), (2, 2), "valid"),   # overlapping windows
+    ((2, 5, 7, 2), (2, 2), None, "same"),      # padding: counts of real cells
+])
+def test_avg_pool_fast_equals_reference(x_shape, pool, strides, padding):
+    x = np.random.default_rng(2).standard_normal(x_shape)
+    results = []
+    for implementation in ("fast", "reference"):
+        with config.use_implementation(implementation):
+            y, cache = pool_ops.avg_pool2d_forward(x, pool, strides, padding)
+            dy = np.random.default_rng(5).standard_normal(y.shape)
+            results.append((y, pool_ops.avg_pool2d_backward(dy, cache)))
+    for name, a, r in zip(("y", "dx"), *results):
+        np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12, err_msg=name)
+    y32, _ = pool_ops.avg_pool2d_forward(x.astype(np.float32), pool, strides, padding)
+    assert y32.dtype == np.float32
+
+
+def test_first_conv_of_a_model_skips_dx_but_not_the_weight_gradients():
+    import faltung
+    from faltung.layers import Conv2D
+    first, second = Conv2D(4, 3, input_shape=(6, 6, 2), dtype="float64"), Conv2D(3, 3, dtype="float64")
+    faltung.Sequential([first, second])
+    alone = Conv2D(4, 3, dtype="float64")  # the same layer outside any model
+    x = np.random.default_rng(0).standard_normal((2, 6, 6, 2))
+    alone.build((None, 6, 6, 2))
+    alone.set_weights(first.get_weights())
+    dy = np.random.default_rng(1).standard_normal((2, 4, 4, 4))
+    first.forward(x)
+    alone.forward(x)
+    assert first.backward(dy) is None                  # its input is the model's input
+    assert alone.backward(dy).shape == x.shape         # standalone: dx as usual
+    for a, b in zip(first.gradients, alone.gradients):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    second.forward(first.forward(x))
+    assert second.backward(np.ones((2, 2, 2, 3))).shape == (2, 4, 4, 4)
