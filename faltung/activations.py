@@ -7,20 +7,24 @@ so a layer can keep ``x`` and ``y`` from its forward and call ``backward`` with 
 ``get(name_or_callable)`` resolves Keras names: linear, relu, sigmoid, tanh, softmax,
 elu, gelu, softplus, leaky_relu, silu / swish.
 """
+import abc
+
 import numpy as np
 from scipy.special import erf
 
 
-class ActivationFunction:
+class ActivationFunction(abc.ABC):
     name = None
     #: the backward needs only ``y`` (so a layer may drop ``x`` from its cache)
     needs_only_output = False
 
+    @abc.abstractmethod
     def forward(self, x):
-        raise NotImplementedError
+        """y = f(x)."""
 
+    @abc.abstractmethod
     def backward(self, dy, x, y):
-        raise NotImplementedError
+        """dx = f'(x) * dy."""
 
     def __call__(self, x):
         return self.forward(x)
@@ -177,10 +181,21 @@ def get(identifier):
     for name, function in _FUNCTIONS.items():  # Keras's activation=keras.activations.relu
         if identifier is function:
             return _BY_NAME[name]()
+    if isinstance(identifier, dict) and str(identifier.get("class_name")).lower() in _BY_NAME:
+        return _BY_NAME[identifier["class_name"].lower()](**identifier.get("config", {}))
     raise ValueError(f"activation: expected a name or an ActivationFunction, got {identifier!r}")
 
 
+_PARAMETERS = {"elu": "alpha", "leaky_relu": "negative_slope", "softmax": "axis"}
+
+
 def serialize(activation):
+    """The Keras name, or ``{"class_name", "config"}`` when a parameter differs from its default."""
+    param = _PARAMETERS.get(activation.name)
+    if param is not None:
+        value = getattr(activation, param)
+        if value != getattr(type(activation)(), param):
+            return {"class_name": activation.name, "config": {param: value}}
     return activation.name
 
 

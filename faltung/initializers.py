@@ -4,6 +4,8 @@ Fans as Keras computes them: for a kernel ``(kh, kw, c_in, c_out)`` the receptiv
 field is ``kh*kw``, ``fan_in = c_in*kh*kw`` and ``fan_out = c_out*kh*kw``; for a
 Dense kernel ``(in, out)`` simply ``in`` and ``out``.
 """
+import abc
+
 import numpy as np
 
 from . import rng
@@ -30,7 +32,7 @@ def _truncated_normal(shape, std, generator):
     return out * std
 
 
-class Initializer:
+class Initializer(abc.ABC):
     name = None
 
     def __init__(self, seed=None):
@@ -40,8 +42,9 @@ class Initializer:
         generator = rng.generator() if self.seed is None else np.random.default_rng(self.seed)
         return np.asarray(self.sample(tuple(shape), generator), dtype=dtype)
 
+    @abc.abstractmethod
     def sample(self, shape, generator):
-        raise NotImplementedError
+        """Float64 values of ``shape`` drawn from ``generator``."""
 
     def get_config(self):
         return {"seed": self.seed}

@@ -84,3 +84,12 @@ def test_get_and_errors():
         activations.get("rectifier")
     with pytest.raises(ValueError, match="activation: expected a name"):
         activations.get(3)
+
+
+def test_activation_parameters_survive_a_config_round_trip():
+    from faltung import activations
+    from faltung.layers import Conv2D
+    layer = Conv2D(3, 3, activation=activations.LeakyReLU(negative_slope=0.1))
+    config = layer.get_config()
+    assert Conv2D.from_config(config).activation.negative_slope == 0.1
+    assert activations.serialize(activations.get("elu")) == "elu"

@@ -3,7 +3,8 @@
 Where each layer lives:
   conv.py           Conv2D, Conv2DTranspose
   pooling.py        MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D
-  core.py           Dense, Flatten, Reshape, Dropout, Rescaling, ZeroPadding2D, Activation
+  core.py           Dense, Activation, Dropout, Rescaling
+  reshaping.py      Flatten, Reshape, ZeroPadding2D
   activation.py     ReLU, LeakyReLU, PReLU, ELU, Softmax
   normalization.py  BatchNormalization
   merge.py          Concatenate, Add
@@ -18,8 +19,8 @@ _WHERE = {
     "Conv2D": "conv", "Conv2DTranspose": "conv",
     "MaxPooling2D": "pooling", "AveragePooling2D": "pooling",
     "GlobalAveragePooling2D": "pooling", "GlobalMaxPooling2D": "pooling",
-    "Dense": "core", "Flatten": "core", "Reshape": "core", "Dropout": "core",
-    "Rescaling": "core", "ZeroPadding2D": "core", "Activation": "core",
+    "Dense": "core", "Dropout": "core", "Rescaling": "core", "Activation": "core",
+    "Flatten": "reshaping", "Reshape": "reshaping", "ZeroPadding2D": "reshaping",
     "ReLU": "activation", "LeakyReLU": "activation", "PReLU": "activation",
     "ELU": "activation", "Softmax": "activation",
     "BatchNormalization": "normalization",

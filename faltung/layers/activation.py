@@ -5,8 +5,7 @@ All map x: (N, ...) -> y: (N, ...) elementwise (Softmax: along ``axis``).
 import numpy as np
 
 from .. import activations
-from .base import Layer
-from .core import check_initializer, serialize_initializer
+from .base import Layer, check_initializer, serialize_initializer
 
 
 def _check_non_negative(layer, what, value):

@@ -156,10 +156,12 @@ class Layer:
         return input_shape
 
     def forward(self, x, training=False):
-        raise NotImplementedError(f"{type(self).__name__}.forward")
+        """y = f(x); every layer class defines its own."""
+        raise TypeError(f"{type(self).__name__} does not define forward()")
 
     def backward(self, dy):
-        raise NotImplementedError(f"{type(self).__name__}.backward")
+        """dL/dx from dL/dy; every layer class defines its own."""
+        raise TypeError(f"{type(self).__name__} does not define backward()")
 
     def __call__(self, inputs, training=False):
         if _is_symbolic(inputs):
@@ -249,3 +251,27 @@ def deserialize(spec):
     if name not in Layer.registry:
         raise ValueError(f"unknown layer class {name!r}: expected one of {sorted(Layer.registry)}")
     return Layer.registry[name].from_config(dict(spec.get("config", {})))
+
+
+def check_initializer(layer, identifier):
+    """Fail at construction (naming the layer) on an unknown initializer; return it unchanged."""
+    from .. import initializers
+    try:
+        initializers.get(identifier)
+    except ValueError as err:
+        raise ValueError(f"{layer.name}: {err}") from None
+    return identifier
+
+
+def serialize_initializer(initializer):
+    """Names stay names; initializer objects become ``{"class_name", "config"}`` dicts (JSON-safe)."""
+    if isinstance(initializer, str):
+        return initializer
+    from .. import initializers
+    return initializers.serialize(initializers.get(initializer))
+
+
+def check_data_format(layer, data_format):
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"{layer.name}: expected data_format 'channels_last' (faltung is NHWC), "
+                         f"got {data_format!r}")

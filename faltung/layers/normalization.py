@@ -13,8 +13,7 @@ with ``trainable=False`` runs in inference mode, as in Keras 3 (for fine-tuning)
 """
 import numpy as np
 
-from .base import Layer
-from .core import check_initializer, serialize_initializer
+from .base import Layer, check_initializer, serialize_initializer
 
 
 class BatchNormalization(Layer):
