@@ -14,9 +14,12 @@ faltung, torch NCHW, torch channels_last, faltung, ... so all three see the same
                  (the better mode = the one with the higher median img/s)
   GFLOP/s, %pk   effective: img/s x analytic FLOPs (2 x MACs of conv + dense; training = 3 x forward),
                  against the SGEMM peak measured in this run (NumPy float32 n=2048, best of several)
-  peak MB        ru_maxrss of the worker process (its whole resident memory high-water mark:
-                 interpreter, libraries and data) and, in brackets, that peak minus the RSS after
-                 imports (what the model, its buffers and the training step added)
+  CPU ms/step    process CPU time per step (all threads, spinning included): with --threads 1 a
+                 measure of work that a loaded machine disturbs less than wall time
+  peak MB        resident-memory high-water mark of the worker process (VmHWM, i.e. ru_maxrss
+                 without what Linux carries over from the parent; interpreter, libraries and
+                 data) and, in brackets, that peak minus the RSS after the imports (what the
+                 model, its buffers and the training step added)
 
 Training step = forward + softmax cross-entropy + backward + Adam(lr=1e-3) on one random batch
 (faltung: ``model.train_on_batch``; PyTorch: ``zero_grad``, ``loss.backward()``, ``opt.step()``).
@@ -50,6 +53,17 @@ LABELS = {"faltung": "faltung", "torch": "PyTorch NCHW", "torch_cl": "PyTorch ch
 def _rss_kb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _peak_rss_kb():
+    """The process's resident-memory high-water mark: VmHWM, which is ``ru_maxrss`` except that
+    Linux carries ru_maxrss over from the parent through fork + exec (a worker started by a
+    parent that imported torch would inherit the parent's peak); VmHWM starts anew at exec."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _faltung_step(model_name, batch, mode):
@@ -114,24 +128,25 @@ def worker(args):
     while steps < args.warmup_steps or time.perf_counter() - start < args.warmup_seconds:
         step()
         steps += 1
-    blas = [{k: i.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+    blas = [{k: i.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "filepath")}
             for i in threadpool_info() if i.get("user_api") == "blas"]
+    blas.sort(key=lambda i: "numpy" not in (i["filepath"] or ""))  # NumPy's own BLAS first
     print(json.dumps({"ready": True, "blas": blas}), flush=True)
     for line in sys.stdin:
         command = line.split()
         if not command or command[0] == "quit":
             break
         seconds = float(command[1])
-        steps, t0 = 0, time.perf_counter()
+        steps, t0, cpu0 = 0, time.perf_counter(), time.process_time()
         while True:
             step()
             steps += 1
             elapsed = time.perf_counter() - t0
             if elapsed >= seconds:
                 break
-        print(json.dumps({"steps": steps, "seconds": elapsed}), flush=True)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_kb": peak_kb, "baseline_kb": baseline_kb}), flush=True)
+        cpu = time.process_time() - cpu0
+        print(json.dumps({"steps": steps, "seconds": elapsed, "cpu_seconds": cpu}), flush=True)
+    print(json.dumps({"peak_kb": _peak_rss_kb(), "baseline_kb": baseline_kb}), flush=True)
 
 
 # ---- the parent ------------------------------------------------------------------------------
@@ -186,11 +201,15 @@ def run_case(model, batch, mode, args, env):
             if name == "faltung":
                 blas = ready["blas"]
         rates = {name: [] for name in CONTENDERS}
+        cpu_ms = {name: [] for name in CONTENDERS}
         for _ in range(args.rounds):
             for name in CONTENDERS:
                 r = workers[name].window(args.window)
                 rates[name].append(r["steps"] * batch / r["seconds"])
+                cpu_ms[name].append(1e3 * r["cpu_seconds"] / r["steps"])
         memory = {name: w.close() for name, w in workers.items()}
+        for name in CONTENDERS:
+            memory[name]["cpu_ms"] = statistics.median(cpu_ms[name])
     finally:
         for w in workers.values():
             if w.proc.poll() is None:
@@ -210,6 +229,7 @@ def summarize(model, batch, mode, rates, memory, peak):
         rows.append({"model": model, "mode": mode, "batch": batch, "contender": name,
                      "img_s": med[name], "img_s_all": rates[name], "gflops": gflops,
                      "pct_peak": 100 * gflops / peak, "peak_mb": mem["peak_kb"] / 1024,
+                     "cpu_ms_per_step": mem["cpu_ms"],
                      "added_mb": (mem["peak_kb"] - mem["baseline_kb"]) / 1024})
     return rows, {"model": model, "mode": mode, "batch": batch, "best_torch": best,
                   "ratio": statistics.median(ratios), "ratios": ratios,
@@ -219,12 +239,12 @@ def summarize(model, batch, mode, rates, memory, peak):
 
 def print_table(rows, ratios, peak):
     print(f"\n| model | mode | batch | contender | img/s (median) | GFLOP/s | % of SGEMM peak "
-          f"({peak:.0f} GF/s) | peak RSS MB (added) |")
-    print("|---|---|---|---|---|---|---|---|")
+          f"({peak:.0f} GF/s) | CPU ms/step | peak RSS MB (added) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['model']} | {r['mode']} | {r['batch']} | {LABELS[r['contender']]} | "
               f"{r['img_s']:,.0f} | {r['gflops']:.1f} | {r['pct_peak']:.0f}% | "
-              f"{r['peak_mb']:.0f} ({r['added_mb']:.0f}) |")
+              f"{r['cpu_ms_per_step']:.1f} | {r['peak_mb']:.0f} ({r['added_mb']:.0f}) |")
     print("\n| model | mode | batch | better PyTorch mode | faltung / PyTorch (median of per-round "
           "ratios) | per-round ratios | target 1.5x | peak RSS faltung / PyTorch MB |")
     print("|---|---|---|---|---|---|---|---|")

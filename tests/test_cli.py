@@ -16,7 +16,7 @@ from tests.conftest import REPO, SHARED_DATASETS
 PICTURES = {"curves.png": (1200, 450), "samples.png": (1000, 1300), "confusion_matrix.png": (900, 900),
             "filters.png": (900, 250)}
 RUN_KEYS = {"format", "model", "model_file", "dataset", "class_names", "input_shape", "outputs",
-            "preprocessing", "seed", "epochs", "batch_size", "optimizer", "learning_rate",
+            "preprocessing", "seed", "epochs", "batch_size", "optimizer", "learning_rate", "lr_schedule",
             "validation_split", "test_split", "augment", "limit", "created", "faltung_version"}
 
 
@@ -181,6 +181,10 @@ def test_bad_files_fail_with_one_line(lenet_run, workdir):
     assert_one_line_error(faltung("summary", workdir / "broken.faltung", cwd=workdir))
     assert_one_line_error(faltung("evaluate", lenet_run, "--dataset", workdir / "no_folder", cwd=workdir))
     assert_one_line_error(faltung("evaluate", workdir / "broken.faltung", "--dataset", "mnist", cwd=workdir))
+    (workdir / "typo_model.py").write_text("from faltung import layers\nmodel = layers.Dense(\n")
+    result = faltung("train", "typo_model.py", cwd=workdir)
+    assert_one_line_error(result)
+    assert "typo_model.py failed" in result.stderr and "SyntaxError" in result.stderr
 
 
 def test_python_file_model_with_logits_and_augmentation(workdir, digit_files):
@@ -222,7 +226,8 @@ def test_image_folder_dataset(workdir):
     assert info["class_names"] == ["horizontal", "vertical"] and info["input_shape"] == [64, 64, 3]
     assert info["preprocessing"]["image_size"] == [64, 64] and info["dataset"] == str(folder)
     metrics = json.loads((workdir / "runs" / "shapes" / "metrics.json").read_text())
-    assert metrics["test_samples"] == 6 and metrics["train_samples"] == 18  # 24 images, 25% held out
+    # 24 images: 25% (6) held out as the test set; of the other 18, fit validates on the last 25% (4)
+    assert (metrics["test_samples"], metrics["train_samples"], metrics["validation_samples"]) == (6, 14, 4)
     assert info["test_split"] == 0.25
     result = faltung("evaluate", workdir / "runs" / "shapes", cwd=workdir)
     assert result.returncode == 0, result.stderr
@@ -234,7 +239,9 @@ def test_ctrl_c_keeps_the_last_finished_epoch(workdir):
     run = workdir / "runs" / "interrupted"
     process = subprocess.Popen([sys.executable, "-m", "faltung.cli", "train", "lenet5", "--limit", "200",
                                 "--epochs", "500", "--quiet", "--out", str(run)],
-                               cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               # a background shell ignores SIGINT and children inherit that: undo it
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not (run / "history.csv").exists() and time.monotonic() < deadline:
@@ -251,3 +258,38 @@ def test_ctrl_c_keeps_the_last_finished_epoch(workdir):
     assert metrics["interrupted"] is True and metrics["epochs"] >= 1
     from faltung.models import load_model
     assert load_model(str(run / "model.faltung")).count_params() == 61_706
+
+
+def test_cosine_decay_follows_keras_formula():
+    import math
+    from types import SimpleNamespace
+
+    from faltung.cli.epochs import cosine_decay
+    callback = cosine_decay(0.004, total_steps=10)
+    callback.set_model(SimpleNamespace(optimizer=SimpleNamespace(learning_rate=1.0)))
+    rates = []
+    for step in range(12):
+        callback.on_train_batch_begin(step)
+        rates.append(callback.model.optimizer.learning_rate)
+    expected = [0.004 * 0.5 * (1 + math.cos(math.pi * min(s / 10, 1))) for s in range(12)]
+    np.testing.assert_allclose(rates, expected)
+    assert rates[0] == 0.004 and rates[5] == pytest.approx(0.002) and rates[10] == rates[11] == 0
+
+
+def test_preprocessing_pads_converts_and_refuses_what_it_cannot_do():
+    from faltung.cli import data
+    from faltung.cli.runs import UsageError
+    plan = data.plan_preprocessing((28, 28, 1), (32, 32, 3))
+    assert plan == {"color_mode": "rgb", "image_size": [28, 28], "scale": 1 / 255, "pad": [[2, 2], [2, 2]]}
+    raw = np.random.default_rng(0).integers(0, 256, (2, 28, 28), dtype=np.uint8)
+    x = data.apply_preprocessing(raw, plan)
+    assert x.shape == (2, 32, 32, 3) and x.dtype == np.float32
+    np.testing.assert_allclose(x[:, 2:30, 2:30, 1], raw / 255, rtol=1e-6)
+    assert x[:, :2].max() == 0 and x[:, :, 30:].max() == 0
+    rgb = np.random.default_rng(1).integers(0, 256, (1, 5, 5, 3), dtype=np.uint8)
+    gray = data.apply_preprocessing(rgb, data.plan_preprocessing((5, 5, 3), (5, 5, 1)))
+    np.testing.assert_allclose(gray[..., 0], rgb @ np.array([0.299, 0.587, 0.114]) / 255, rtol=1e-5)
+    with pytest.raises(UsageError, match="expects images of 64x64"):
+        data.plan_preprocessing((28, 28, 1), (64, 64, 3))
+    with pytest.raises(UsageError, match="expects images of 28x28"):
+        data.plan_preprocessing((32, 32, 3), (28, 28, 1))

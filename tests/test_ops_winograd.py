@@ -117,6 +117,17 @@ def test_batch_chunks_give_the_same_result(monkeypatch):
 
 
 # ---- the dispatch in faltung.ops.conv: which convolutions go the Winograd way ----------------
+def _count_winograd_calls(monkeypatch):
+    calls = []
+    original = winograd.conv2d_3x3
+
+    def counting(*args, **kwargs):
+        calls.append(args[0].shape)
+        return original(*args, **kwargs)
+    monkeypatch.setattr(winograd, "conv2d_3x3", counting)
+    return calls
+
+
 def _conv_both_ways(x, w, b, padding, dy_seed=1):
     """(y, dx, dw, db) on the fast kernels and on the reference loops."""
     from faltung import config
@@ -127,32 +138,40 @@ def _conv_both_ways(x, w, b, padding, dy_seed=1):
             y, cache = conv_ops.conv2d_forward(x, w, b, (1, 1), padding)
             dy = np.random.default_rng(dy_seed).standard_normal(y.shape).astype(y.dtype)
             results.append((y,) + conv_ops.conv2d_backward(dy, cache))
-            if implementation == "fast":
-                took_winograd = cache[1] is x  # the Winograd forward keeps x, not an im2col matrix
-    return results, took_winograd
+    return results
 
 
+@pytest.mark.parametrize("winograd_forward", [False, True])
+@pytest.mark.parametrize("chunk_bytes", [1, 1 << 30], ids=["chunked-im2col", "whole-im2col"])
 @pytest.mark.parametrize("padding", ["same", "valid"])
 @pytest.mark.parametrize("channels", [(16, 16), (17, 20), (24, 16)])
-def test_conv2d_ops_take_winograd_and_match_the_reference(padding, channels, monkeypatch):
+def test_conv2d_ops_take_winograd_and_match_the_reference(padding, channels, chunk_bytes,
+                                                          winograd_forward, monkeypatch):
     from faltung.ops import conv as conv_ops
-    monkeypatch.setattr(conv_ops, "CHUNK_BYTES", 1)  # dW recomputes the windows one image at a time
+    monkeypatch.setattr(conv_ops, "CHUNK_BYTES", chunk_bytes)  # 1: one image per chunk
+    monkeypatch.setattr(conv_ops, "WINOGRAD_FORWARD", winograd_forward)
+    calls = _count_winograd_calls(monkeypatch)
     c, f = channels
     rng = np.random.default_rng(c + f)
     x, w, b = rng.standard_normal((3, 7, 6, c)), rng.standard_normal((3, 3, c, f)), rng.standard_normal(f)
-    (fast, reference_result), took_winograd = _conv_both_ways(x, w, b, padding)
-    assert took_winograd
+    fast, reference_result = _conv_both_ways(x, w, b, padding)
+    # dX always goes the Winograd way; the forward only with WINOGRAD_FORWARD
+    assert [shape[-1] for shape in calls] == ([c, f] if winograd_forward else [f])
     for name, a, r in zip(("y", "dx", "dw", "db"), fast, reference_result):
         assert a.shape == r.shape, name
         np.testing.assert_allclose(a, r, rtol=0, atol=1e-10 * np.abs(r).max(), err_msg=name)
 
 
-def test_conv2d_ops_keep_im2col_below_the_channel_threshold():
+def test_conv2d_ops_keep_im2col_below_the_channel_threshold(monkeypatch):
+    from faltung.ops import conv as conv_ops
+    monkeypatch.setattr(conv_ops, "WINOGRAD_FORWARD", True)
+    calls = _count_winograd_calls(monkeypatch)
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal((2, 6, 6, 3)), rng.standard_normal((3, 3, 3, 32))
-    (fast, reference_result), took_winograd = _conv_both_ways(x, w, None, "same")
-    assert not took_winograd
-    np.testing.assert_allclose(fast[0], reference_result[0], rtol=1e-10, atol=1e-12)
+    fast, reference_result = _conv_both_ways(x, w, None, "same")
+    assert calls == []
+    for name, a, r in zip(("y", "dx", "dw"), fast, reference_result):
+        np.testing.assert_allclose(a, r, rtol=1e-10, atol=1e-12, err_msg=name)
 
 
 def test_conv2d_transpose_stride1_3x3_takes_winograd_and_matches_the_reference():
@@ -170,9 +189,11 @@ def test_conv2d_transpose_stride1_3x3_takes_winograd_and_matches_the_reference()
         np.testing.assert_allclose(a, r, rtol=0, atol=1e-10 * np.abs(r).max(), err_msg=name)
 
 
-def test_conv2d_ops_winograd_float32_stays_float32_and_close():
+@pytest.mark.parametrize("winograd_forward", [False, True])
+def test_conv2d_ops_winograd_float32_stays_float32_and_close(winograd_forward, monkeypatch):
     from faltung import config
     from faltung.ops import conv as conv_ops
+    monkeypatch.setattr(conv_ops, "WINOGRAD_FORWARD", winograd_forward)
     rng = np.random.default_rng(8)
     x = rng.standard_normal((4, 8, 8, 32)).astype(np.float32)
     w = (rng.standard_normal((3, 3, 32, 32)) / 17).astype(np.float32)

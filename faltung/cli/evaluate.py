@@ -4,7 +4,7 @@ import os
 
 from . import data, modeling, runs
 from .runs import UsageError
-from .train import positive_int
+from .arguments import positive_int
 
 
 def add_arguments(parser):

@@ -12,6 +12,7 @@ Ctrl-C ends with status 130.
 """
 import argparse
 import importlib
+import os
 import sys
 
 SUBCOMMANDS = {
@@ -43,7 +44,7 @@ def _plain(doc):
 def _explore_module():
     try:
         return importlib.import_module("faltung.explorer.command")
-    except ImportError:
+    except Exception:  # missing or broken: the other commands must still work
         return None
 
 
@@ -75,9 +76,17 @@ def build_parser():
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one line, without the source line (``faltung: warning: ...``)."""
+    print(f"faltung: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
 def main(argv=None):
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    import warnings
+
     from .runs import UsageError
+    warnings.showwarning = _show_warning
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:
@@ -88,6 +97,9 @@ def main(argv=None):
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         return _fail(f"{prog}: interrupted", 130)
+    except BrokenPipeError:  # `faltung evaluate ... | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (UsageError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as error:
         return _fail(f"{prog}: error: {error}")
     except OSError as error:

@@ -36,13 +36,19 @@ def model_from_file(path):
     """
     if not os.path.isfile(path):
         raise UsageError(f"MODEL must be a zoo name or a Python file; no such file: {path}")
-    namespace = runpy.run_path(path, run_name="faltung_model")
-    if callable(namespace.get("build_model")):
-        model = namespace["build_model"]()
-    elif "model" in namespace:
-        model = namespace["model"]
-    else:
-        raise UsageError(f"{path} defines neither `model` nor `build_model()`")
+    try:
+        namespace = runpy.run_path(path, run_name="faltung_model")
+        if callable(namespace.get("build_model")):
+            model = namespace["build_model"]()
+        elif "model" in namespace:
+            model = namespace["model"]
+        else:
+            raise UsageError(f"{path} defines neither `model` nor `build_model()`")
+    except UsageError:
+        raise
+    except Exception as error:  # the user's own code failed: say where, in one line
+        where = f" (line {error.lineno})" if isinstance(error, SyntaxError) else ""
+        raise UsageError(f"{path} failed{where}: {type(error).__name__}: {error}") from None
     if not hasattr(model, "fit") or not hasattr(model, "layers"):
         raise UsageError(f"{path}: expected `model` to be a faltung model, got {type(model).__name__}")
     return model

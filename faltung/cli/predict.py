@@ -4,7 +4,7 @@ Each image is converted to the model's channels (grayscale or RGB), resized and 
 ``preprocessing`` says (for a bare model file: to the model's input size, pixels in [0, 1]).
 """
 from . import data, modeling, runs
-from .train import positive_int
+from .arguments import positive_int
 
 
 def add_arguments(parser):

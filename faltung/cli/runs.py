@@ -26,7 +26,7 @@ A run directory (``faltung train ... --out runs/NAME``) holds
                   (e.g. [[2, 2], [2, 2]]: 28x28 MNIST digits for LeNet-5's 32x32 input)
   test_split      for an image folder without train/ and test/: the fraction held out as the test
                   set (with ``seed``: the split of faltung.datasets.image_folder); null otherwise
-  seed, epochs, batch_size, optimizer, learning_rate, validation_split, augment, limit
+  seed, epochs, batch_size, optimizer, learning_rate, lr_schedule, validation_split, augment, limit
   created         ISO 8601 UTC time; faltung_version
 """
 import json

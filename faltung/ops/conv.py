@@ -13,10 +13,11 @@ as loops (``faltung.config.implementation()`` picks one):
   conv_weight_grad  dW = xcorr(X, dY)                 formula 3.10               colsᵀ @ dY
   conv_data_grad    dX = full_conv(dY, rot180(W))     formula 3.11               dY @ W[i, j]ᵀ per offset
 
-Stride-1 3x3 convolutions with at least ``WINOGRAD_MIN_CHANNELS`` input and output channels
-run their forward and their dX (itself a stride-1 3x3 convolution) as Winograd F(4x4, 3x3)
-(``winograd.py``: 4x fewer multiplications than im2col + GEMM); their forward keeps X instead
-of the 9x larger im2col matrix, and dW cuts the windows again, a batch chunk at a time.
+Fast-path choices (each tested against the reference): stride-1 3x3 convolutions with at least
+``WINOGRAD_MIN_CHANNELS`` input and output channels compute dX (itself a stride-1 3x3
+convolution) as Winograd F(4x4, 3x3) (``winograd.py``: 4x fewer multiplications). A forward
+whose im2col matrix exceeds ``CHUNK_BYTES`` runs in batch chunks that fit the L3 cache and keeps
+X instead of that 9x larger matrix; dW then cuts the windows again, a chunk at a time.
 
 A transposed convolution is the same three kernels the other way round: its forward is
 the data gradient of a convolution (``y = Kᵀx``, eq. 2.8), its backward the forward
@@ -37,6 +38,10 @@ _NO_PADS = ((0, 0), (0, 0))
 WINOGRAD_MIN_CHANNELS = 16
 #: output tile size m of F(m x m, 3 x 3): 4 (fastest) or 2 (most accurate in float32)
 WINOGRAD_TILE = 4
+#: Winograd also for the forward. Off: on 2 cores one big im2col GEMM (both cores busy) beat
+#: the 36 small GEMMs and single-threaded tile copies of F(4x4) (see BENCHMARKS.md); the data
+#: gradient, whose im2col alternatives are slower, still uses Winograd
+WINOGRAD_FORWARD = False
 #: bytes of im2col matrix per batch chunk when dW recomputes the windows (fits the L3 cache)
 CHUNK_BYTES = 8 << 20
 
@@ -83,21 +88,34 @@ def _winograd_pads(x, w, pads, strides, dilation):
 def conv_forward(x, w, pads, strides, dilation, workspace=None, key="cols"):
     """``Y = cols(X) @ W`` with ``cols: (N*OH*OW, kh*kw*C)``. Returns ``(y, cols)``; ``cols`` feeds dW.
 
-    On the Winograd path it returns ``(y, x)``: dW then cuts the windows from x again.
+    When cols would exceed CHUNK_BYTES it is built and multiplied a batch chunk at a time (the
+    chunk stays in the cache) and ``(y, x)`` is returned: dW then cuts the windows from x again,
+    so the 9x larger matrix is never kept (peak memory). With ``WINOGRAD_FORWARD`` set, stride-1
+    3x3 convolutions run as Winograd F(m x m, 3 x 3) instead (also returning ``(y, x)``).
     """
     kh, kw, c, f = w.shape
-    winograd_pads = _winograd_pads(x, w, pads, strides, dilation)
+    winograd_pads = _winograd_pads(x, w, pads, strides, dilation) if WINOGRAD_FORWARD else None
     if winograd_pads is not None:
         return winograd.conv2d_3x3(x, w, winograd_pads, m=WINOGRAD_TILE), x
+    n, w2 = x.shape[0], w.reshape(kh * kw * c, f)
     if _is_pointwise((kh, kw), strides, pads):
-        out_hw, cols = x.shape[1:3], x.reshape(-1, c)
-    else:
-        out_hw = output_hw(x.shape[1:3], (kh, kw), strides, pads, dilation)
-        buffer = _scratch(workspace, key, x.shape[0] * out_hw[0] * out_hw[1] * kh * kw * c, x.dtype)
+        return (x.reshape(-1, c) @ w2).reshape(x.shape[:3] + (f,)), x.reshape(-1, c)
+    out_hw = output_hw(x.shape[1:3], (kh, kw), strides, pads, dilation)
+    per_image = out_hw[0] * out_hw[1] * kh * kw * c * x.itemsize
+    if n * per_image <= CHUNK_BYTES:
+        buffer = _scratch(workspace, key, n * out_hw[0] * out_hw[1] * kh * kw * c, x.dtype)
         cols = im2col(pad(x, pads), (kh, kw), out_hw, strides, dilation, out=buffer)
         _lend(workspace, key, cols)
-    y = cols @ w.reshape(kh * kw * c, f)
-    return y.reshape(x.shape[0], out_hw[0], out_hw[1], f), cols
+        return (cols @ w2).reshape(n, out_hw[0], out_hw[1], f), cols
+    y = np.empty((n, out_hw[0], out_hw[1], f), dtype=np.result_type(x, w))
+    step = max(1, CHUNK_BYTES // per_image)
+    buffer = np.empty(step * per_image // x.itemsize, dtype=x.dtype)
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        cols = im2col(pad(x[start:stop], pads), (kh, kw), out_hw, strides, dilation,
+                      out=buffer[:(stop - start) * per_image // x.itemsize])
+        np.matmul(cols, w2, out=y[start:stop].reshape(-1, f))
+    return y, x
 
 
 def conv_weight_grad(cols, dy, w_shape, pads, strides, dilation):
