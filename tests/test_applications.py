@@ -112,11 +112,11 @@ def test_densenet_parameters_follow_the_growth_rule():
         [(None, 8, 8, 8), (None, 8, 8, 4), (None, 8, 8, 4), (None, 8, 8, 4)]) == (None, 8, 8, 20)
 
 
-def _loss_drops(model, input_shape, steps=10, classes=10, batch=8):
+def _loss_drops(model, input_shape, steps=10, classes=10, batch=8, learning_rate=0.005):
     rng = np.random.default_rng(1)
     x = rng.random((batch,) + tuple(input_shape), dtype=np.float32)
     y = np.arange(batch) % classes
-    model.compile(optimizer=Adam(learning_rate=0.005), loss="sparse_categorical_crossentropy")
+    model.compile(optimizer=Adam(learning_rate=learning_rate), loss="sparse_categorical_crossentropy")
     losses = [float(np.ravel(model.train_on_batch(x, y))[0]) for _ in range(steps)]
     assert np.all(np.isfinite(losses))
     assert losses[-1] < 0.85 * losses[0], losses
@@ -132,6 +132,11 @@ def _loss_drops(model, input_shape, steps=10, classes=10, batch=8):
 def test_small_models_learn_a_tiny_batch(name, kwargs, shape):
     set_random_seed(0)
     _loss_drops(applications.get(name)(**kwargs), shape)
+
+
+def test_seed_000_model_learns_a_tiny_batch():
+    set_random_seed(0)
+    _loss_drops(applications.mnist_cnn(), (28, 28, 1), learning_rate=0.001)
 
 
 def test_zoo_lookup():

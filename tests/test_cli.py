@@ -14,7 +14,7 @@ from PIL import Image
 from tests.conftest import REPO, SHARED_DATASETS
 
 PICTURES = {"curves.png": (1200, 450), "samples.png": (1000, 1300), "confusion_matrix.png": (900, 900),
-            "filters.png": (900, 250)}
+            "filters.png": (900, 250), "feature_maps.png": (1200, 600)}
 RUN_KEYS = {"format", "model", "model_file", "dataset", "class_names", "input_shape", "outputs",
             "preprocessing", "seed", "epochs", "batch_size", "optimizer", "learning_rate", "lr_schedule",
             "validation_split", "test_split", "augment", "limit", "created", "faltung_version"}

@@ -2,16 +2,16 @@
 
 Every builder returns an uncompiled model with random weights (no pretrained weights ship).
 
-  name           builder                                    parameters
-  lenet5         lenet.lenet5()        seed 001, 32x32x1          61,706
-  mnist_cnn      seeds.mnist_cnn()     seed 000, 28x28x1         559,882
-  fashion_cnn    seeds.fashion_cnn()   seed 001, 28x28x1       1,413,834
-  cifar_cnn      seeds.cifar_cnn()     seed 004, 32x32x3         558,186
-  tiny_vgg       tiny_vgg.tiny_vgg()   CNN Explainer, 64x64x3     19,920
-  vgg16          vgg.vgg16()           seed 004, 224x224x3   138,357,544
-  inception_net  inception.inception_net()  32x32x3 (uses inception_module)
-  densenet       densenet.densenet()   32x32x3 (dense blocks)
-  resnet20       resnet.resnet20()     He et al. 2016, 32x32x3   274,042
+  name           builder                     input                  parameters
+  lenet5         lenet.lenet5()              32x32x1, seed 001          61,706
+  mnist_cnn      seeds.mnist_cnn()           28x28x1, seed 000         559,882
+  fashion_cnn    seeds.fashion_cnn()         28x28x1, seed 001       1,413,834
+  cifar_cnn      seeds.cifar_cnn()           32x32x3, seed 004         558,186
+  tiny_vgg       tiny_vgg.tiny_vgg()         64x64x3, CNN Explainer     19,920
+  vgg16          vgg.vgg16()                 224x224x3, seed 004   138,357,544
+  inception_net  inception.inception_net()   32x32x3, 2 modules         34,302
+  densenet       densenet.densenet()         32x32x3, 3 blocks, k=12    78,550
+  resnet20       resnet.resnet20()           32x32x3, He et al. 2016   274,042
 
 ``NAMES`` lists them, ``ZOO`` maps them to the builders, ``get(name)`` looks one up with a clear error.
 Modules are imported on first use (so ``faltung --help`` stays fast).

@@ -7,7 +7,8 @@ A run directory (``faltung train ... --out runs/NAME``) holds
   history.csv           one row per finished epoch: epoch, loss, accuracy, val_loss, val_accuracy, ...
   metrics.json          test_loss, test_accuracy, epochs (finished), time_seconds, seed, dataset, ...
   summary.txt           model.summary()
-  classification_report.txt, curves.png, samples.png, confusion_matrix.png, filters.png
+  classification_report.txt, curves.png, samples.png, confusion_matrix.png, filters.png,
+  feature_maps.png (the Conv2D maps of the first test image)
 
 ``run.json`` keys (stable; the explorer reads them):
 

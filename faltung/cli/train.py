@@ -171,8 +171,9 @@ def write_summary(model, path):
     runs.write_text(path, text.getvalue())
 
 
-def write_pictures(run_dir, model, history_rows, raw_test, y_test, y_pred, class_names, matrix):
-    """curves.png, samples.png, confusion_matrix.png and (if there is a Conv2D) filters.png."""
+def write_pictures(run_dir, model, history_rows, raw_test, y_test, y_pred, class_names, matrix, first_input):
+    """curves.png, samples.png, confusion_matrix.png and, if there is a Conv2D, filters.png and
+    feature_maps.png (for ``first_input``, the first test image as the model sees it)."""
     from .. import plot
     if history_rows:
         columns = {k: [row[k] for row in history_rows if k in row] for k in history_rows[0] if k != "epoch"}
@@ -187,6 +188,10 @@ def write_pictures(run_dir, model, history_rows, raw_test, y_test, y_pred, class
                                title="Test confusion matrix")
     if any(type(layer).__name__ == "Conv2D" for layer in model.layers):
         plot.plot_filters(model, path=os.path.join(run_dir, "filters.png"))
+        try:
+            plot.plot_feature_maps(model, first_input, path=os.path.join(run_dir, "feature_maps.png"))
+        except ValueError as error:  # e.g. no maps of 3x3 or more: the run is complete without them
+            print(f"(no feature_maps.png: {error})")
 
 
 def run(args):
@@ -219,8 +224,8 @@ def run(args):
         kept = f"the model of epoch {saver.finished} is in {run_dir}" if saver.finished else "no epoch finished"
         print(f"\ninterrupted: {kept}")
         return 130
-    probabilities = modeling.predict_probabilities(model, data.apply_preprocessing(x_test, preprocessing),
-                                                   kind=kind)
+    inputs = data.apply_preprocessing(x_test, preprocessing)
+    probabilities = modeling.predict_probabilities(model, inputs, kind=kind)
     test_loss, test_accuracy = modeling.loss_and_accuracy(probabilities, y_test)
     y_pred = probabilities.argmax(axis=1)
     metrics.update(test_loss=test_loss, test_accuracy=test_accuracy, test_samples=int(len(y_test)))
@@ -228,7 +233,7 @@ def run(args):
     text = report.classification_report(y_test, y_pred, target_names=class_names, digits=4)
     runs.write_text(os.path.join(run_dir, "classification_report.txt"), text)
     matrix = report.confusion_matrix(y_test, y_pred, num_classes=len(class_names))
-    write_pictures(run_dir, model, saver.rows, x_test, y_test, y_pred, class_names, matrix)
+    write_pictures(run_dir, model, saver.rows, x_test, y_test, y_pred, class_names, matrix, inputs[0])
     print(f"test loss {test_loss:.4f}, test accuracy {test_accuracy:.4f} "
           f"({saver.finished} epochs in {seconds:.1f} s); run written to {run_dir}")
     return 0

@@ -42,7 +42,9 @@ WINOGRAD_TILE = 4
 #: the 36 small GEMMs and single-threaded tile copies of F(4x4) (see BENCHMARKS.md); the data
 #: gradient, whose im2col alternatives are slower, still uses Winograd
 WINOGRAD_FORWARD = False
-#: bytes of im2col matrix per batch chunk when dW recomputes the windows (fits the L3 cache)
+#: an im2col matrix larger than this is built a batch chunk of about this size at a time
+#: (forward and dW), so it stays in the 32 MiB L3 cache and is never kept whole; smaller
+#: problems also compute dX in one batched matmul
 CHUNK_BYTES = 8 << 20
 
 

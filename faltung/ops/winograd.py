@@ -21,6 +21,11 @@ F(2x2) is exact up to rounding (its matrices hold 0, +-1, 1/2); F(4x4) multiplie
 The input gradient of a stride-1 3x3 convolution is itself one (dX = full_conv(dY, rot180(W))
 with in/out channels swapped), so ``conv2d_3x3_backward_input`` reuses the same code.
 
+Every stage is a matrix product, so all of it runs in (multi-threaded) BLAS; the only
+single-threaded work is copying the overlapping tiles out of the padded input and the output
+tiles back into NHWC. Images are processed in chunks of about CHUNK_BYTES so that this working
+set stays in the cache. ``faltung.ops.conv`` uses it for dX of stride-1 3x3 convolutions.
+
 Functions (shapes NHWC; ``pads = (top, bottom, left, right)``, each in 0..2):
   ``conv2d_3x3(x, w, pads, m=2)``               y = x (*) w, x: (N, H, W, C), w: (3, 3, C, K)
   ``conv2d_3x3_backward_input(dy, w, pads, m)``  dx for that convolution, dy: (N, Ho, Wo, K)
