@@ -32,14 +32,12 @@ A run directory (``faltung train ... --out runs/NAME``) holds
 """
 import json
 import os
-import tempfile
 
 RUN_FORMAT = "faltung-run/1"
 MODEL_FILE = "model.faltung"
 RUN_FILE = "run.json"
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.csv"
-FILE_MODE = 0o644
 
 
 class UsageError(ValueError):
@@ -90,33 +88,14 @@ def write_json(path, data):
 
 
 def write_text(path, text):
-    """Write ``text`` to ``path`` atomically."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600 files; a run is for others to read too
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` to ``path`` atomically (the same temp file + ``os.replace`` as ``model.save``)."""
+    from ..models.saving import atomic_write
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def save_model_atomically(model, path):
-    """``model.save`` to a temporary ``.faltung`` file beside ``path``, then ``os.replace`` it there."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-model-", suffix=".faltung", dir=folder)
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """``model.save``: it already writes a temporary file beside ``path`` and ``os.replace``s it there."""
+    model.save(path)
 
 
 def load_model(model_path):
