@@ -3,7 +3,9 @@
   conv.py       conv2d_forward/backward, conv2d_transpose_forward/backward (im2col + GEMM)
   pool.py       max_pool2d_forward/backward, avg_pool2d_forward/backward
   im2col.py     output sizes, "same"/"valid" padding, im2col and col2im
+  winograd.py   Winograd F(2x2, 3x3) / F(4x4, 3x3) for stride-1 3x3 convolutions (used for dX)
   reference.py  the plain loop versions of every kernel (``faltung.config.set_implementation("reference")``)
+  threads.py    how many threads the BLAS behind the matrix products uses (threadpoolctl)
 """
 from .conv import (conv2d_backward, conv2d_forward, conv2d_transpose_backward,  # noqa: F401
                    conv2d_transpose_forward, conv2d_transpose_output_hw)
