@@ -5,7 +5,7 @@ Every activation is an object with
   ``backward(dy, x, y) -> dx``   the chain rule ``dx = f'(x) * dy`` (softmax: the Jacobian-vector product)
 so a layer can keep ``x`` and ``y`` from its forward and call ``backward`` with them.
 ``get(name_or_callable)`` resolves Keras names: linear, relu, sigmoid, tanh, softmax,
-elu, gelu, softplus, leaky_relu, silu / swish.
+elu, gelu, softplus, leaky_relu, silu / swish, selu, relu6, hard_sigmoid, softsign.
 """
 import abc
 
@@ -159,10 +159,61 @@ class SiLU(ActivationFunction):
         return dy * (s * (1 + x * (1 - s)))  # (xσ)' = σ + xσ(1 − σ)
 
 
+class SELU(ActivationFunction):
+    """scale · elu(x, α) with SELU's fixed α ≈ 1.6733 and scale ≈ 1.0507 (Klambauer et al. 2017)."""
+    name = "selu"
+    needs_only_output = True
+    alpha, scale = 1.6732632423543772, 1.0507009873554805
+
+    def forward(self, x):
+        return (self.scale * np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))).astype(
+            x.dtype, copy=False)
+
+    def backward(self, dy, x, y):
+        # f' = scale for x > 0, else scale·α·eˣ = y + scale·α  (y > 0 exactly where x > 0)
+        return dy * np.where(y > 0, self.scale, y + self.scale * self.alpha).astype(dy.dtype, copy=False)
+
+
+class ReLU6(ActivationFunction):
+    """min(max(x, 0), 6)."""
+    name = "relu6"
+    needs_only_output = True
+
+    def forward(self, x):
+        return np.clip(x, 0, 6).astype(x.dtype, copy=False)
+
+    def backward(self, dy, x, y):
+        return dy * ((y > 0) & (y < 6))  # slope 1 strictly between the two flat parts
+
+
+class HardSigmoid(ActivationFunction):
+    """Keras 3's ``relu6(x + 3) / 6``: 0 below −3, 1 above 3, linear with slope 1/6 between."""
+    name = "hard_sigmoid"
+    needs_only_output = True
+
+    def forward(self, x):
+        return np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+
+    def backward(self, dy, x, y):
+        return dy * np.where((y > 0) & (y < 1), 1 / 6, 0).astype(dy.dtype, copy=False)
+
+
+class Softsign(ActivationFunction):
+    """x / (|x| + 1); derivative 1 / (|x| + 1)²."""
+    name = "softsign"
+
+    def forward(self, x):
+        return x / (np.abs(x) + 1)
+
+    def backward(self, dy, x, y):
+        return dy / (np.abs(x) + 1) ** 2
+
+
 _BY_NAME = {
     "linear": Linear, "relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "softmax": Softmax,
     "elu": ELU, "gelu": GELU, "softplus": Softplus, "leaky_relu": LeakyReLU,
-    "silu": SiLU, "swish": SiLU,
+    "silu": SiLU, "swish": SiLU, "selu": SELU, "relu6": ReLU6, "hard_sigmoid": HardSigmoid,
+    "softsign": Softsign,
 }
 
 

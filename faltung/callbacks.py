@@ -142,7 +142,7 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, logs=None):
         self.wait, self.stopped_epoch, self.best_epoch = 0, 0, 0
-        self.best = self.baseline
+        self.best = None  # as Keras 3: the baseline only decides whether ``wait`` restarts
         self.best_weights = None
 
     def _improved(self, value, reference):
@@ -157,13 +157,14 @@ class EarlyStopping(Callback):
         if value is None or epoch < self.start_from_epoch:
             return
         if self.restore_best_weights and self.best_weights is None:
-            self.best_weights = self.model.get_weights()
+            self.best_weights, self.best_epoch = self.model.get_weights(), epoch
         self.wait += 1
         if self._improved(value, self.best):
             self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
-            self.wait = 0
+            if self.baseline is None or self._improved(value, self.baseline):
+                self.wait = 0  # restart only when the baseline is beaten too
             return
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch

@@ -102,6 +102,75 @@ class HeUniform(Initializer):
         return generator.uniform(-limit, limit, shape)
 
 
+class VarianceScaling(Initializer):
+    """Keras's general rule: variance ``scale / n`` with n = fan_in, fan_out or their mean.
+
+    "truncated_normal": σ = √(scale/n) / 0.8796 (the truncation's std), "untruncated_normal":
+    σ = √(scale/n), "uniform": U(−l, l) with l = √(3·scale/n).
+    """
+    name = "variance_scaling"
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+        super().__init__(seed)
+        if scale <= 0:
+            raise ValueError(f"VarianceScaling: expected a positive scale, got {scale!r}")
+        if mode not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError(f"VarianceScaling: expected mode 'fan_in', 'fan_out' or 'fan_avg', got {mode!r}")
+        if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
+            raise ValueError(f"VarianceScaling: expected distribution 'truncated_normal', "
+                             f"'untruncated_normal' or 'uniform', got {distribution!r}")
+        self.scale, self.mode, self.distribution = float(scale), mode, distribution
+
+    def sample(self, shape, generator):
+        fan_in, fan_out = compute_fans(shape)
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        variance = self.scale / max(1.0, n)
+        if self.distribution == "uniform":
+            limit = np.sqrt(3.0 * variance)
+            return generator.uniform(-limit, limit, shape)
+        if self.distribution == "untruncated_normal":
+            return generator.standard_normal(shape) * np.sqrt(variance)
+        return _truncated_normal(shape, np.sqrt(variance) / _TRUNC_STD, generator)
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
+                "seed": self.seed}
+
+
+class LecunNormal(Initializer):
+    """Truncated N(0, σ²) with σ = √(1 / fan_in) (for SELU networks)."""
+    name = "lecun_normal"
+
+    def sample(self, shape, generator):
+        fan_in, _ = compute_fans(shape)
+        return _truncated_normal(shape, np.sqrt(1.0 / fan_in) / _TRUNC_STD, generator)
+
+
+class LecunUniform(Initializer):
+    """U(−l, l) with l = √(3 / fan_in)."""
+    name = "lecun_uniform"
+
+    def sample(self, shape, generator):
+        fan_in, _ = compute_fans(shape)
+        limit = np.sqrt(3.0 / fan_in)
+        return generator.uniform(-limit, limit, shape)
+
+
+class TruncatedNormal(Initializer):
+    """N(mean, stddev²), values beyond 2·stddev from the mean redrawn (stddev is not rescaled)."""
+    name = "truncated_normal"
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        super().__init__(seed)
+        self.mean, self.stddev = mean, stddev
+
+    def sample(self, shape, generator):
+        return self.mean + _truncated_normal(shape, self.stddev, generator)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
 class RandomNormal(Initializer):
     name = "random_normal"
 
@@ -144,9 +213,10 @@ class Constant(Initializer):
         return {"value": self.value}
 
 
-_BY_NAME = {cls.name: cls for cls in
-            (Zeros, Ones, GlorotUniform, GlorotNormal, HeNormal, HeUniform,
-             RandomNormal, RandomUniform, Constant)}
+_CLASSES = (Zeros, Ones, GlorotUniform, GlorotNormal, HeNormal, HeUniform, RandomNormal,
+            RandomUniform, Constant, VarianceScaling, LecunNormal, LecunUniform, TruncatedNormal)
+_BY_NAME = {cls.name: cls for cls in _CLASSES}
+_BY_CLASS_NAME = {cls.__name__: cls for cls in _CLASSES}  # Keras also accepts "HeNormal"
 
 
 def get(identifier):
@@ -157,9 +227,13 @@ def get(identifier):
         key = identifier.lower()
         if key in _BY_NAME:
             return _BY_NAME[key]()
+        if identifier in _BY_CLASS_NAME:
+            return _BY_CLASS_NAME[identifier]()
         raise ValueError(f"unknown initializer {identifier!r}: expected one of {sorted(_BY_NAME)}")
-    if isinstance(identifier, dict) and identifier.get("class_name") in _BY_NAME:
-        return _BY_NAME[identifier["class_name"]](**identifier.get("config", {}))
+    if isinstance(identifier, dict):
+        cls = _BY_NAME.get(identifier.get("class_name")) or _BY_CLASS_NAME.get(identifier.get("class_name"))
+        if cls is not None:
+            return cls(**identifier.get("config", {}))
     raise ValueError(f"initializer: expected a name or an Initializer, got {identifier!r}")
 
 

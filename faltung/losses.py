@@ -20,7 +20,9 @@ import numpy as np
 
 from . import config
 
-_REDUCTIONS = ("sum_over_batch_size", "sum")
+# Keras 3's reductions: "mean" is "sum_over_batch_size"; "mean_with_sample_weight" divides by
+# the sum of the sample weights; None / "none" returns the (weighted) per-sample losses
+_REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
 
 class Loss:
@@ -47,8 +49,21 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         t, p = self._prepare(y_true, y_pred)
         losses = self._losses(t, p)
-        total = float(np.sum(losses * self._sample_weight(sample_weight, losses.shape)))
-        return total / losses.size if self.reduction == "sum_over_batch_size" else total
+        weighted = losses * self._sample_weight(sample_weight, losses.shape)
+        if self.reduction in (None, "none"):
+            return weighted.astype(_float_dtype(y_pred), copy=False)
+        return float(np.sum(weighted)) / self._divisor(sample_weight, losses.shape)
+
+    def _divisor(self, sample_weight, shape):
+        """What the reduction divides the weighted sum by."""
+        if self.reduction in ("sum_over_batch_size", "mean"):
+            return max(int(np.prod(shape)), 1)
+        if self.reduction == "mean_with_sample_weight" and sample_weight is not None:
+            total = float(np.sum(self._sample_weight(sample_weight, shape)))
+            return total if total else 1.0
+        if self.reduction == "mean_with_sample_weight":
+            return max(int(np.prod(shape)), 1)
+        return 1  # "sum"; for None / "none" the gradient is that of the sum
 
     def gradient(self, y_true, y_pred, sample_weight=None):
         t, p = self._prepare(y_true, y_pred)
@@ -57,9 +72,7 @@ class Loss:
     def _reduce(self, per_sample_grad, sample_weight, y_pred):
         """Scale d(per-sample loss)/dp by the sample weights and the reduction's 1/count."""
         shape = per_sample_grad.shape[:-1]
-        scale = self._sample_weight(sample_weight, shape)
-        if self.reduction == "sum_over_batch_size":
-            scale = scale / max(int(np.prod(shape)), 1)
+        scale = self._sample_weight(sample_weight, shape) / self._divisor(sample_weight, shape)
         grad = per_sample_grad * scale[..., None]
         return grad.reshape(np.shape(y_pred)).astype(_float_dtype(y_pred), copy=False)
 
@@ -96,6 +109,12 @@ class Loss:
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.get_config()}>"
+
+
+def _check_last_axis(loss, axis):
+    """Keras's ``axis=`` of the cross-entropies: the class axis, here always the last one."""
+    if axis != -1:
+        raise ValueError(f"{loss.name}: expected axis=-1 (classes on the last axis), got {axis!r}")
 
 
 def _float_dtype(y_pred):
@@ -150,9 +169,10 @@ class CategoricalCrossentropy(_CrossentropyBase):
     """Cross-entropy with one-hot (or soft) targets y_true: (N, C), y_pred: (N, C)."""
     name = "categorical_crossentropy"
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, reduction="sum_over_batch_size",
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
                  name=None):
         super().__init__(from_logits, reduction, name)
+        _check_last_axis(self, axis)
         if not 0 <= label_smoothing <= 1:
             raise ValueError(f"{self.name}: expected label_smoothing in [0, 1], got {label_smoothing!r}")
         self.label_smoothing = float(label_smoothing)
@@ -175,6 +195,12 @@ class CategoricalCrossentropy(_CrossentropyBase):
 class SparseCategoricalCrossentropy(_CrossentropyBase):
     """Cross-entropy with integer labels y_true: (N,) or (N, 1) in [0, C), y_pred: (N, C)."""
     name = "sparse_categorical_crossentropy"
+
+    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size", name=None):
+        super().__init__(from_logits, reduction, name)
+        if ignore_class is not None:
+            raise ValueError(f"{self.name}: expected ignore_class=None (masking classes out is not "
+                             f"supported), got {ignore_class!r}")
 
     def _prepare(self, y_true, y_pred):
         p = np.asarray(y_pred, dtype=np.float64)
@@ -202,9 +228,10 @@ class BinaryCrossentropy(Loss):
     """-[t·log p + (1 − t)·log(1 − p)], averaged over the last axis; y_true, y_pred: (N, K) or (N,)."""
     name = "binary_crossentropy"
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, reduction="sum_over_batch_size",
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
                  name=None):
         super().__init__(reduction, name)
+        _check_last_axis(self, axis)
         if not 0 <= label_smoothing <= 1:
             raise ValueError(f"{self.name}: expected label_smoothing in [0, 1], got {label_smoothing!r}")
         self.from_logits = bool(from_logits)
@@ -261,17 +288,33 @@ class MeanSquaredError(Loss):
         return 2 * (p - t) / p.shape[-1]
 
 
+class MeanAbsoluteError(Loss):
+    """mean(|y_pred − y_true|) over the last axis; gradient sign(y_pred − y_true) / (N·K)."""
+    name = "mean_absolute_error"
+
+    def _prepare(self, y_true, y_pred):
+        return self._same_shape(y_true, y_pred)
+
+    def _losses(self, t, p):
+        return np.abs(p - t).mean(axis=-1)
+
+    def _grad(self, t, p):
+        return np.sign(p - t) / p.shape[-1]
+
+
 # ---- Keras's loss functions: per-sample losses -----------------------------------------
-def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
-    return CategoricalCrossentropy(from_logits, label_smoothing).per_sample(y_true, y_pred)
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    return CategoricalCrossentropy(from_logits, label_smoothing, axis).per_sample(y_true, y_pred)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
-    return SparseCategoricalCrossentropy(from_logits).per_sample(y_true, y_pred)
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    loss = SparseCategoricalCrossentropy(from_logits, ignore_class)
+    _check_last_axis(loss, axis)
+    return loss.per_sample(y_true, y_pred)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
-    return BinaryCrossentropy(from_logits, label_smoothing).per_sample(y_true, y_pred)
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    return BinaryCrossentropy(from_logits, label_smoothing, axis).per_sample(y_true, y_pred)
 
 
 def mean_squared_error(y_true, y_pred):
@@ -280,12 +323,22 @@ def mean_squared_error(y_true, y_pred):
 
 mse = mean_squared_error
 
-_CLASSES = (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, MeanSquaredError)
+
+def mean_absolute_error(y_true, y_pred):
+    return MeanAbsoluteError().per_sample(y_true, y_pred)
+
+
+mae = mean_absolute_error
+
+_CLASSES = (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, MeanSquaredError,
+            MeanAbsoluteError)
 _BY_NAME = {**{cls.__name__: cls for cls in _CLASSES}, **{cls.name: cls for cls in _CLASSES},
-            "mse": MeanSquaredError, "MSE": MeanSquaredError}
+            "mse": MeanSquaredError, "MSE": MeanSquaredError,
+            "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError}
 _BY_FUNCTION = {categorical_crossentropy: CategoricalCrossentropy,
                 sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
-                binary_crossentropy: BinaryCrossentropy, mean_squared_error: MeanSquaredError}
+                binary_crossentropy: BinaryCrossentropy, mean_squared_error: MeanSquaredError,
+                mean_absolute_error: MeanAbsoluteError}
 
 
 def get(identifier):

@@ -7,6 +7,7 @@ right accuracy from the shapes, as Keras does:
   y_pred of shape (N, 1)                        -> binary accuracy (threshold 0.5)
   y_true with one axis less than y_pred, or (N, 1) -> sparse categorical accuracy
   y_true shaped as y_pred                       -> categorical accuracy (argmax match)
+The class ``Accuracy()`` is Keras's exact-match accuracy (``y_pred == y_true``), not this rule.
 """
 import numpy as np
 
@@ -27,8 +28,21 @@ def sparse_categorical_accuracy(y_true, y_pred):
     return (_labels(y_true, y_pred) == np.argmax(y_pred, axis=-1)).astype(np.float32)
 
 
+def _same_rank(y_true, y_pred):
+    """Keras's squeeze_or_expand_to_same_rank: drop a trailing size-1 axis from the longer one,
+    so labels (N,) meet predictions (N, 1) elementwise instead of broadcasting to (N, N)."""
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    if t.ndim == p.ndim + 1 and t.shape[-1] == 1:
+        t = t[..., 0]
+    elif p.ndim == t.ndim + 1 and p.shape[-1] == 1:
+        p = p[..., 0]
+    return t, p
+
+
 def binary_accuracy(y_true, y_pred, threshold=0.5):
-    hits = (np.asarray(y_true) > threshold) == (np.asarray(y_pred) > threshold)
+    """Keras: ``y_true == (y_pred > threshold)`` (y_true itself is not thresholded)."""
+    t, p = _same_rank(y_true, y_pred)
+    hits = t.astype(np.float64) == (p > threshold)
     return hits.reshape(len(hits), -1).mean(axis=1).astype(np.float32)
 
 
@@ -47,13 +61,22 @@ def _in_top_k(labels, y_pred, k):
 
 
 def mean_squared_error(y_true, y_pred):
-    d = np.asarray(y_pred, np.float64) - np.asarray(y_true, np.float64)
+    t, p = _same_rank(y_true, y_pred)
+    d = p.astype(np.float64) - t.astype(np.float64)
     return (d * d).reshape(len(d), -1).mean(axis=1)
 
 
 def mean_absolute_error(y_true, y_pred):
-    d = np.abs(np.asarray(y_pred, np.float64) - np.asarray(y_true, np.float64))
+    t, p = _same_rank(y_true, y_pred)
+    d = np.abs(p.astype(np.float64) - t.astype(np.float64))
     return d.reshape(len(d), -1).mean(axis=1)
+
+
+def exact_accuracy(y_true, y_pred):
+    """Keras's ``Accuracy`` class: how often ``y_pred == y_true``, averaged over the last axis."""
+    t, p = _same_rank(y_true, y_pred)
+    hits = (t == p).astype(np.float32)
+    return hits.mean(axis=-1) if hits.ndim > 1 else hits
 
 
 def auto_accuracy(y_true, y_pred):
@@ -116,7 +139,7 @@ def _wrapper(fn, default_name):
     return _Metric
 
 
-Accuracy = _wrapper(auto_accuracy, "accuracy")
+Accuracy = _wrapper(exact_accuracy, "accuracy")  # the string "accuracy" is auto_accuracy
 CategoricalAccuracy = _wrapper(categorical_accuracy, "categorical_accuracy")
 SparseCategoricalAccuracy = _wrapper(sparse_categorical_accuracy, "sparse_categorical_accuracy")
 BinaryAccuracy = _wrapper(binary_accuracy, "binary_accuracy")
@@ -131,6 +154,11 @@ for _cls, _name in [(Accuracy, "Accuracy"), (CategoricalAccuracy, "CategoricalAc
                     (SparseTopKCategoricalAccuracy, "SparseTopKCategoricalAccuracy"),
                     (MeanSquaredError, "MeanSquaredError"), (MeanAbsoluteError, "MeanAbsoluteError")]:
     _cls.__name__ = _cls.__qualname__ = _name
+
+_CLASSES = {cls.__name__: cls for cls in (Accuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+                                           BinaryAccuracy, TopKCategoricalAccuracy,
+                                           SparseTopKCategoricalAccuracy, MeanSquaredError,
+                                           MeanAbsoluteError)}
 
 _FUNCTIONS = {
     "accuracy": auto_accuracy, "acc": auto_accuracy,
@@ -150,9 +178,12 @@ def get(identifier):
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, str):
+        if identifier in _CLASSES:  # Keras also resolves class names: "SparseCategoricalAccuracy"
+            return _CLASSES[identifier]()
         if identifier not in _FUNCTIONS:
-            raise ValueError(f"unknown metric {identifier!r}: expected one of {sorted(_FUNCTIONS)}, "
-                             "a faltung.metrics.Metric or a function")
+            raise ValueError(f"unknown metric {identifier!r}: expected one of "
+                             f"{sorted(_FUNCTIONS) + sorted(_CLASSES)}, a faltung.metrics.Metric "
+                             "or a function")
         return MeanMetricWrapper(_FUNCTIONS[identifier], name=identifier)
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()

@@ -36,7 +36,9 @@ class Optimizer:
             None if v is None else float(v) for v in (clipnorm, clipvalue, global_clipnorm))
         self.name = name or kind.lower()
         self.iterations = 0
-        self.slots = []  # one dict {slot name: array} per weight position
+        self.slots = []  # one dict {slot name: array} per weight, in the order first seen
+        self._slot_index = {}  # id(weight) -> its index in self.slots (Keras: state per variable)
+        self._seen = []        # the weights themselves, so their ids stay theirs
 
     # ---- the public API ------------------------------------------------------------
     def apply_gradients(self, grads_and_weights):
@@ -51,8 +53,8 @@ class Optimizer:
         grads = self._clip(grads)
         self._before_step()
         lr = float(self.learning_rate)
-        for i, (g, w) in enumerate(zip(grads, weights)):
-            slots = self._slots_for(i, w)
+        for g, w in zip(grads, weights):
+            slots = self._slots_for(self._index_of(w), w)
             if self.weight_decay:
                 w -= w * (lr * self.weight_decay)
             self._update(g, w, slots, lr)
@@ -92,6 +94,7 @@ class Optimizer:
         # slot-major order: all of the first slot (one per weight), then all of the second, ...
         self.slots = [{name: slot_arrays[k * n_weights + i].copy() for k, name in enumerate(self.slot_names)}
                       for i in range(n_weights)]
+        self._slot_index, self._seen = {}, []  # restored slots are matched to weights by order
 
     # ---- what subclasses define -------------------------------------------------------
     def _update(self, g, w, slots, lr):
@@ -114,6 +117,16 @@ class Optimizer:
             raise ValueError(f"{self.name}: expected gradient of shape {w.shape} for weight {i}, "
                              f"got {g.shape}")
         return g.astype(w.dtype, copy=False)
+
+    def _index_of(self, w):
+        """The slot index of weight ``w``: its own from earlier steps, else the next free one, so a
+        weight that leaves the list (a frozen layer) keeps its state and hands it to no other."""
+        index = self._slot_index.get(id(w))
+        if index is None:
+            index = len(self._seen)
+            self._slot_index[id(w)] = index
+            self._seen.append(w)
+        return index
 
     def _slots_for(self, i, w):
         while len(self.slots) <= i:

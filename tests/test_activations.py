@@ -19,6 +19,10 @@ TORCH_REFERENCE = {
     "leaky_relu": lambda t: F.leaky_relu(t, 0.2),         # keras.activations.leaky_relu default
     "silu": F.silu,
     "swish": F.silu,
+    "selu": F.selu,                                       # Keras 3's α, scale are SELU's constants
+    "relu6": F.relu6,
+    "hard_sigmoid": F.hardsigmoid,                        # Keras 3: relu6(x + 3) / 6
+    "softsign": F.softsign,
 }
 NAMES = sorted(activations._BY_NAME)
 

@@ -243,3 +243,35 @@ def test_evaluate_and_predict_call_their_hooks():
     assert events == ["test_begin", "test_batch 0 ['accuracy', 'loss']", "test_batch 1 ['accuracy', 'loss']",
                       "test_end ['accuracy', 'loss']",
                       "predict_begin", "predict_batch 0 6", "predict_batch 1 4", "predict_end"]
+
+
+def test_early_stopping_baseline_only_gates_the_patience_reset_as_in_keras_3():
+    # Keras 3: ``best`` starts at None (not at the baseline); an improvement that does not
+    # beat the baseline still becomes the best (and its weights are kept), it only does not
+    # reset the patience counter. Stopping is checked only on epochs without improvement.
+    stub = _Stub()
+    stopper = callbacks.EarlyStopping(patience=3, baseline=0.5, restore_best_weights=True)
+    assert _drive(stopper, [0.9, 0.8, 0.7, 0.75, 0.72], stub=stub) == 3
+    assert stopper.best == 0.7 and stopper.best_epoch == 2
+    np.testing.assert_array_equal(stub.weights[0], [2.0, 2.0])  # the weights of epoch 2, the best
+    # beating the baseline resets the counter as usual
+    assert _drive(callbacks.EarlyStopping(patience=2, baseline=0.5),
+                  [0.9, 0.4, 0.45, 0.46, 0.47]) == 3
+
+
+def test_progress_line_shows_what_callbacks_add_to_the_logs_as_keras_3(capsys):
+    # Keras 3 runs the user's callbacks, then History, then the progress bar, so the epoch
+    # line shows e.g. the learning_rate that ReduceLROnPlateau writes into the logs
+    x, y = _data()
+    order = []
+
+    class Spy(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            order.append(("spy", "learning_rate" in logs))
+
+    model = _model(lr=0.05)
+    history = model.fit(x, y, epochs=1, verbose=2, callbacks=[callbacks.ReduceLROnPlateau(monitor="loss"),
+                                                              Spy()])
+    line = [text for text in capsys.readouterr().out.splitlines() if "loss" in text][-1]
+    assert "learning_rate: 0.05" in line
+    assert history.history["learning_rate"] == [0.05] and order == [("spy", True)]

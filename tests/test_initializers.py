@@ -84,3 +84,42 @@ def test_get_serialize_and_errors():
         initializers.get("glorot")
     with pytest.raises(ValueError, match="initializer: expected a name"):
         initializers.get(42)
+
+
+def test_keras_class_names_are_accepted_too():
+    # Keras 3 resolves "HeNormal" as well as "he_normal", and its own serialised dicts
+    # name the class: {"class_name": "GlorotUniform", "config": {"seed": None}}
+    assert isinstance(initializers.get("HeNormal"), initializers.HeNormal)
+    assert isinstance(initializers.get("GlorotUniform"), initializers.GlorotUniform)
+    clone = initializers.get({"class_name": "RandomUniform", "config": {"minval": 1.0, "maxval": 2.0,
+                                                                       "seed": 3}})
+    assert isinstance(clone, initializers.RandomUniform)
+    values = clone((50,))
+    assert values.min() >= 1.0 and values.max() <= 2.0
+
+
+def test_variance_scaling_family_as_keras_3():
+    shape = (3, 3, 32, 64)
+    fan_in, fan_out = initializers.compute_fans(shape)
+    # Keras defines he_normal / glorot_uniform as VarianceScaling presets: the same draws
+    vs = initializers.VarianceScaling(scale=2.0, mode="fan_in", distribution="truncated_normal", seed=5)
+    np.testing.assert_array_equal(vs(shape), initializers.HeNormal(seed=5)(shape))
+    vs = initializers.VarianceScaling(scale=1.0, mode="fan_avg", distribution="uniform", seed=5)
+    np.testing.assert_array_equal(vs(shape), initializers.GlorotUniform(seed=5)(shape))
+    # lecun_normal: truncated normal with std √(1 / fan_in); lecun_uniform: limit √(3 / fan_in)
+    w = initializers.get("lecun_normal")(shape)
+    assert abs(w.std() / np.sqrt(1 / fan_in) - 1) < 0.03
+    w = initializers.get("lecun_uniform")(shape)
+    limit = np.sqrt(3 / fan_in)
+    assert np.abs(w).max() <= limit and np.abs(w).max() > 0.99 * limit
+    w = initializers.VarianceScaling(3.0, "fan_out", "untruncated_normal", seed=2)(shape)
+    assert abs(w.std() / np.sqrt(3 / fan_out) - 1) < 0.03 and np.abs(w).max() > 2 * np.sqrt(3 / fan_out)
+    # TruncatedNormal: N(mean, stddev²) redrawn outside mean ± 2·stddev (stddev not rescaled)
+    w = initializers.TruncatedNormal(mean=1.0, stddev=0.1, seed=4)((200, 100))
+    assert w.min() >= 0.8 and w.max() <= 1.2
+    assert abs(w.std() - 0.1 * stats.truncnorm(-2, 2).std()) < 0.002
+    clone = initializers.get(initializers.serialize(initializers.VarianceScaling(0.5, "fan_out", seed=1)))
+    assert clone.get_config() == {"scale": 0.5, "mode": "fan_out", "distribution": "truncated_normal",
+                                  "seed": 1}
+    with pytest.raises(ValueError, match="mode"):
+        initializers.VarianceScaling(mode="fan_max")

@@ -283,3 +283,19 @@ def test_zero_padding_errors():
 def test_every_core_layer_is_registered():
     for cls in (Dense, Flatten, Reshape, Dropout, Rescaling, ZeroPadding2D, Activation):
         assert Layer.registry[cls.__name__] is cls
+
+
+def test_keras_regularizer_and_constraint_arguments_accept_none():
+    # Keras signatures name kernel_regularizer=None, ..., so code spelling out the defaults runs;
+    # a real regularizer is refused with a clear message (faltung has none)
+    from faltung.layers import BatchNormalization, Conv2D
+    none_args = {"kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
+                 "kernel_constraint": None, "bias_constraint": None}
+    assert Dense(3, **none_args).units == 3
+    assert Conv2D(4, 3, **none_args).filters == 4
+    assert BatchNormalization(beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                              gamma_constraint=None).epsilon == 0.001
+    with pytest.raises(ValueError, match="kernel_regularizer.*no regularizers"):
+        Dense(3, kernel_regularizer="l2")
+    with pytest.raises(ValueError, match="unrecognized keyword arguments.*kernel_size"):
+        Dense(3, kernel_size=3)

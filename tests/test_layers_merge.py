@@ -79,3 +79,15 @@ def test_add_output_shape_and_errors():
     with pytest.raises(ValueError, match=r"add.*\(3, 3\)"):
         Add()([np.ones((2, 3)), np.ones((3, 3))])
     assert isinstance(deserialize(serialize(Add())), Add)
+
+
+def test_add_broadcasts_sizes_of_one_as_keras_3():
+    # Keras's merge layers broadcast a size of 1 against any size (not on the batch axis)
+    xs = [rand(2, 3, 4, seed=1), rand(2, 1, 4, seed=2), rand(2, 3, 1, seed=3)]
+    layer = Add(dtype="float64")
+    assert layer.compute_output_shape([(None, 3, 4), (None, 1, 4), (None, 3, 1)]) == (None, 3, 4)
+    assert_close(layer(xs), xs[0] + xs[1] + xs[2], what="broadcast add")
+    dxs = check_layer_gradients(layer, xs)
+    assert [dx.shape for dx in dxs] == [(2, 3, 4), (2, 1, 4), (2, 3, 1)]
+    with pytest.raises(ValueError, match=r"add.*\(2, 3\).*\(1, 3\)"):  # no broadcast over the batch
+        Add()([np.ones((2, 3)), np.ones((1, 3))])

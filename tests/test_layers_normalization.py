@@ -131,3 +131,12 @@ def test_errors():
         BatchNormalization(axis=3).build((None, 4, 5))
     with pytest.raises(ValueError, match="batch_normalization.*axis.*got 0"):
         BatchNormalization(axis=0).build((None, 4, 5))
+
+
+def test_keras_3_synchronized_argument():
+    # Keras 3 has synchronized=False (cross-replica statistics); one process has only its batch
+    params = inspect.signature(BatchNormalization).parameters
+    assert params["synchronized"].default is False
+    assert BatchNormalization(synchronized=False).epsilon == 0.001
+    with pytest.raises(ValueError, match="synchronized"):
+        BatchNormalization(synchronized=True)

@@ -244,3 +244,48 @@ def test_errors():
         losses.BinaryCrossentropy(label_smoothing=1.5)
     with pytest.raises(ValueError, match="reduction"):
         losses.MeanSquaredError(reduction="mean_of_everything")
+
+
+def test_keras_3_reductions_none_mean_and_mean_with_sample_weight():
+    z, y = logits(), labels()
+    w = rng(5).random(N)
+    per_sample = F.cross_entropy(torch.tensor(z), torch.tensor(y), reduction="none").numpy()
+    for none in (None, "none"):
+        unreduced = losses.SparseCategoricalCrossentropy(from_logits=True, reduction=none)
+        assert_close(unreduced(y, z, sample_weight=w), per_sample * w, what="reduction=None")
+        assert unreduced(y, z).shape == (N,)
+    mean = losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean")
+    assert abs(mean(y, z, sample_weight=w) - np.sum(per_sample * w) / N) < 1e-12
+    by_weight = losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight")
+    assert abs(by_weight(y, z, sample_weight=w) - np.sum(per_sample * w) / np.sum(w)) < 1e-12
+    assert abs(by_weight(y, z) - per_sample.mean()) < 1e-12
+    check_gradient(by_weight, y, z, sample_weight=w)
+    check_gradient(mean, y, z, sample_weight=w)
+
+
+def test_keras_3_signatures_axis_and_ignore_class():
+    # Keras 3: CategoricalCrossentropy(from_logits, label_smoothing, axis, reduction, name),
+    # BinaryCrossentropy likewise, SparseCategoricalCrossentropy(from_logits, ignore_class, reduction, name)
+    z, y = logits(), labels()
+    cce = losses.CategoricalCrossentropy(True, 0.0, -1, "sum")
+    assert cce.reduction == "sum"
+    expected = F.cross_entropy(torch.tensor(z), torch.tensor(y), reduction="sum").item()
+    assert abs(cce(np.eye(C)[y], z) - expected) < 1e-9
+    assert losses.BinaryCrossentropy(False, 0.0, -1, "sum").reduction == "sum"
+    assert losses.SparseCategoricalCrossentropy(True, None, "sum").reduction == "sum"
+    with pytest.raises(ValueError, match="axis"):
+        losses.CategoricalCrossentropy(axis=0)
+    with pytest.raises(ValueError, match="ignore_class"):
+        losses.SparseCategoricalCrossentropy(ignore_class=255)
+
+
+def test_mean_absolute_error_loss_as_keras():
+    t, p = rng(6).standard_normal((N, 3)), rng(7).standard_normal((N, 3))
+    for name in ("mae", "mean_absolute_error", "MeanAbsoluteError"):
+        loss = losses.get(name)
+        assert type(loss) is losses.MeanAbsoluteError and loss.name == "mean_absolute_error"
+    loss = losses.MeanAbsoluteError()
+    assert abs(loss(t, p) - F.l1_loss(torch.tensor(p), torch.tensor(t)).item()) < 1e-12
+    assert_close(losses.mean_absolute_error(t, p), np.abs(p - t).mean(axis=-1), what="per sample")
+    check_gradient(loss, t, p)
+    assert type(losses.get(losses.mae)) is losses.MeanAbsoluteError

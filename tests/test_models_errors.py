@@ -147,3 +147,26 @@ def test_one_hot_targets_with_the_sparse_loss_get_a_hint():
     hint = r"got shape \(4, 3\) \(one-hot targets need loss='categorical_crossentropy'\)"
     with pytest.raises(ValueError, match=hint):
         model.fit(np.ones((4, 6)), np.eye(3)[[0, 1, 2, 0]], verbose=0)
+
+
+def test_set_weights_with_a_wrong_shape_changes_no_weight():
+    # Keras 3 checks every shape before assigning anything
+    model = faltung.Sequential([L.Dense(4, input_shape=(3,)), L.Dense(2)])
+    before = model.get_weights()
+    bad = [w + 1 for w in before]
+    bad[-1] = np.zeros(5, np.float32)  # the last bias has the wrong shape
+    with pytest.raises(ValueError, match=r"\(2,\)"):
+        model.set_weights(bad)
+    for old, now in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, now)
+    layer = model.layers[0]
+    with pytest.raises(ValueError, match="bias"):
+        layer.set_weights([before[0] + 1, np.zeros(7)])
+    np.testing.assert_array_equal(layer.get_weights()[0], before[0])
+
+
+def test_compile_refuses_an_unreduced_loss():
+    model = _model()
+    with pytest.raises(ValueError, match="reduction=None"):
+        model.compile("sgd", faltung.losses.MeanSquaredError(reduction=None))
+    assert not model.compiled

@@ -227,3 +227,14 @@ def test_shared_conv_in_float32_equals_two_copies_of_it():
     _model_gradients(twin_model, x, r)
     for g, g1, g2 in zip(shared.gradients, first.gradients, second.gradients):
         np.testing.assert_allclose(g, g1 + g2, rtol=1e-4, atol=1e-5)
+
+
+def test_input_takes_keras_3_positional_order():
+    # keras.Input(shape, batch_size, dtype, sparse, batch_shape, name, tensor)
+    import inspect
+    params = list(inspect.signature(faltung.Input).parameters)
+    assert params[:6] == ["shape", "batch_size", "dtype", "sparse", "batch_shape", "name"]
+    x = faltung.Input((4,), None, "float64", None, None, "features")
+    assert x.shape == (None, 4) and x.dtype == np.float64 and x.node.layer.name == "features"
+    with pytest.raises(ValueError, match="sparse"):
+        faltung.Input((4,), sparse=True)

@@ -60,3 +60,41 @@ def test_names_are_kept_and_reset_starts_over():
     assert custom.name == "<lambda>"
     with pytest.raises(ValueError, match="unknown metric 'f1'"):
         metrics.get("f1")
+
+
+def test_accuracy_class_counts_exact_matches_as_keras_3():
+    # keras.metrics.Accuracy() compares values (the docs' example gives 0.75); only the
+    # string "accuracy" picks binary / sparse / categorical accuracy from the shapes
+    m = metrics.Accuracy()
+    m.update_state([[1], [2], [3], [4]], [[0], [2], [3], [4]])
+    assert m.result() == pytest.approx(0.75)
+    rng = np.random.default_rng(1)
+    y, p = rng.integers(0, 3, (20, 4)), rng.integers(0, 3, (20, 4))
+    assert _accumulate(metrics.Accuracy(), y, p) == pytest.approx(skm.accuracy_score(y.ravel(), p.ravel()))
+    assert metrics.Accuracy().name == "accuracy"
+    assert metrics.get(metrics.Accuracy).name == "accuracy"
+
+
+def test_metric_class_names_as_strings_as_keras():
+    p, y = _probs()
+    expected = skm.accuracy_score(y, p.argmax(1))
+    metric = metrics.get("SparseCategoricalAccuracy")
+    assert metric.name == "sparse_categorical_accuracy"
+    assert _accumulate(metric, y, p) == pytest.approx(expected)
+    assert isinstance(metrics.get("MeanAbsoluteError"), metrics.MeanAbsoluteError)
+    exact = metrics.get("Accuracy")  # the class: exact matches, not the "accuracy" shortcut
+    exact.update_state([[1], [2]], [[1], [3]])
+    assert exact.result() == pytest.approx(0.5)
+
+
+def test_labels_of_shape_n_against_predictions_n_by_1_as_keras():
+    # Keras brings y_true and y_pred to the same rank first (squeeze_or_expand_to_same_rank);
+    # comparing (N,) with (N, 1) must not broadcast to (N, N)
+    y = np.array([1, 0, 1, 0])
+    p = np.array([[0.9], [0.2], [0.3], [0.1]])
+    for name in ("binary_accuracy", "accuracy"):
+        assert _accumulate(metrics.get(name), y, p) == pytest.approx(0.75)
+    assert _accumulate(metrics.get("binary_accuracy"), p > 0.5, y[:, None] * 0.7) == pytest.approx(0.75)
+    assert _accumulate(metrics.get("mse"), y, p) == pytest.approx(skm.mean_squared_error(y, p[:, 0]))
+    assert _accumulate(metrics.get("mae"), y[:, None], p[:, 0]) == pytest.approx(
+        skm.mean_absolute_error(y, p[:, 0]))

@@ -328,3 +328,36 @@ def test_weighted_fit_evaluate_and_validation_split():
             yield x, y, weights
     history = model.fit(weighted_batches(), steps_per_epoch=1, epochs=1, verbose=0)
     assert history.history["loss"][0] == pytest.approx(np.sum(weights * losses) / 20, rel=1e-5)
+
+
+def test_multi_input_model_takes_a_dict_keyed_by_input_names_as_keras():
+    rng = np.random.default_rng(3)
+    image, extra = faltung.Input((4,), name="image"), faltung.Input((2,), name="extra")
+    out = L.Dense(3, activation="softmax")(L.Concatenate()([image, extra]))
+    model = faltung.Model([image, extra], out)
+    xa = rng.standard_normal((10, 4)).astype(np.float32)
+    xb = rng.standard_normal((10, 2)).astype(np.float32)
+    expected = model.predict([xa, xb], verbose=0)
+    # the dict order does not matter: arrays are matched to inputs by name
+    np.testing.assert_array_equal(model.predict({"extra": xb, "image": xa}, verbose=0), expected)
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    y = rng.integers(0, 3, 10)
+    assert model.evaluate({"image": xa, "extra": xb}, y, verbose=0) == pytest.approx(
+        model.evaluate([xa, xb], y, verbose=0))
+    with pytest.raises(ValueError, match="extra"):
+        model.predict({"image": xa}, verbose=0)
+
+
+def test_freezing_a_layer_between_fits_keeps_each_weights_optimizer_state():
+    # transfer learning: train, freeze the first layer, train on with the same optimizer
+    x, y = _data(n=24, features=4)
+    model = faltung.Sequential([L.Dense(4, activation="tanh", input_shape=(4,)),
+                                L.Dense(4, activation="tanh"), L.Dense(3, activation="softmax")])
+    model.compile(optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    model.layers[0].trainable = False
+    frozen = model.layers[0].get_weights()
+    history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    for before, after in zip(frozen, model.layers[0].get_weights()):
+        np.testing.assert_array_equal(before, after)

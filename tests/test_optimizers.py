@@ -220,7 +220,32 @@ def test_get_serialize_and_errors():
         optimizers.SGD().apply_gradients([(np.ones(3), np.zeros(2))])
     opt = optimizers.Adam()
     opt.apply_gradients([(np.ones(2), np.zeros(2))])
+    restored = optimizers.Adam()  # restored state is matched to the weights by position
+    restored.set_state(opt.get_state())
     with pytest.raises(ValueError, match=r"adam.*weight 0 of shape \(2,\).*\(3,\)"):
-        opt.apply_gradients([(np.ones(3), np.zeros(3))])
+        restored.apply_gradients([(np.ones(3), np.zeros(3))])
     with pytest.raises(ValueError, match="state list"):
         optimizers.Adam().set_state([np.array(0), np.zeros(2)])
+
+
+
+@pytest.mark.parametrize("make", [lambda: optimizers.Adam(0.1), lambda: optimizers.SGD(0.1, momentum=0.9),
+                                  lambda: optimizers.RMSprop(0.1, momentum=0.5)])
+def test_state_follows_each_weight_when_the_trained_set_changes(make):
+    # Keras keeps one slot set per variable: freezing a layer (its weight leaves the list)
+    # must not hand its momentum to the next weight of the same shape
+    rng = np.random.default_rng(7)
+    g = [rng.standard_normal((3, 2)) for _ in range(5)]
+    frozen, trained = np.zeros((3, 2)), np.zeros((3, 2))
+    optimizer = make()
+    optimizer.apply_gradients([(g[0], frozen), (g[1], trained)])
+    optimizer.apply_gradients([(g[2], frozen), (g[3], trained)])
+    optimizer.apply_gradients([(g[4], trained)])  # the first weight is frozen now
+    # reference: the first weight stays in the list (on a throwaway copy) for the last step
+    frozen_ref, trained_ref = np.zeros((3, 2)), np.zeros((3, 2))
+    reference = make()
+    reference.apply_gradients([(g[0], frozen_ref), (g[1], trained_ref)])
+    reference.apply_gradients([(g[2], frozen_ref), (g[3], trained_ref)])
+    reference.apply_gradients([(np.zeros((3, 2)), frozen_ref.copy()), (g[4], trained_ref)])
+    assert_close(trained, trained_ref, rtol=1e-12, atol=1e-12, what="the weight that stayed trainable")
+    assert_close(frozen, frozen_ref, rtol=1e-12, atol=1e-12, what="the frozen weight is left alone")

@@ -20,6 +20,8 @@ import numpy as np
 from .. import config as _config
 
 _NAME_COUNTS = {}
+# Keras arguments (kernel_regularizer=None, bias_constraint=None, ...) accepted when None
+_NOT_SUPPORTED_SUFFIXES = ("_regularizer", "_constraint")
 
 
 def to_snake_case(name):
@@ -80,6 +82,10 @@ class Layer:
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
                  batch_input_shape=None, input_dim=None, **kwargs):
+        for key in [k for k in kwargs if k.endswith(_NOT_SUPPORTED_SUFFIXES)]:
+            if kwargs.pop(key) is not None:
+                raise ValueError(f"{type(self).__name__}: expected {key}=None (faltung has no "
+                                 "regularizers or constraints)")
         if kwargs:
             raise ValueError(
                 f"{type(self).__name__}: unrecognized keyword arguments {sorted(kwargs)}")
@@ -132,16 +138,21 @@ class Layer:
 
     def set_weights(self, weights):
         """Overwrite the weights in place (the arrays keep their identity, so optimizers stay valid)."""
+        for (_, w, _), value in zip(self._weights, self._checked_weights(weights)):
+            w[...] = value
+
+    def _checked_weights(self, weights):
+        """The new weights as arrays, every shape checked before any is assigned (as Keras 3)."""
         current = self.weights
         if len(weights) != len(current):
             raise ValueError(f"{self.name}: expected a list of {len(current)} weight arrays, "
                              f"got {len(weights)}")
-        for (wname, w, _), new in zip(self._weights, weights):
-            new = np.asarray(new)
+        arrays = [np.asarray(new) for new in weights]
+        for (wname, w, _), new in zip(self._weights, arrays):
             if new.shape != w.shape:
                 raise ValueError(f"{self.name}: expected weight {wname!r} of shape {w.shape}, "
                                  f"got {new.shape}")
-            w[...] = new
+        return arrays
 
     def count_params(self):
         return int(sum(w.size for w in self.weights))

@@ -49,8 +49,15 @@ class InputLayer(Layer):
         return config
 
 
-def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):
-    """A symbolic model input: ``Input(shape=(28, 28, 1))`` has ``.shape == (None, 28, 28, 1)``."""
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,
+          tensor=None):
+    """A symbolic model input: ``Input(shape=(28, 28, 1))`` has ``.shape == (None, 28, 28, 1)``.
+
+    Arguments in Keras 3's order; ``sparse`` and ``tensor`` exist for that order only (dense NumPy
+    inputs: they must be None/False)."""
+    if sparse or tensor is not None:
+        raise ValueError(f"Input: expected sparse=None and tensor=None (faltung inputs are dense "
+                         f"NumPy arrays), got sparse={sparse!r}, tensor={tensor!r}")
     layer = InputLayer(shape=shape, batch_size=batch_size, name=name, dtype=dtype,
                        batch_shape=batch_shape)
     return layer.output

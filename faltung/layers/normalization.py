@@ -19,8 +19,12 @@ from .base import Layer, check_initializer, serialize_initializer
 class BatchNormalization(Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
-                 moving_mean_initializer="zeros", moving_variance_initializer="ones", **kwargs):
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 synchronized=False, **kwargs):
         super().__init__(**kwargs)
+        if synchronized:
+            raise ValueError(f"{self.name}: expected synchronized=False (there is one process, "
+                             "so no replicas to synchronise)")
         self.axis = int(axis) if isinstance(axis, (int, np.integer)) else [int(a) for a in axis]
         if not 0 <= momentum <= 1:
             raise ValueError(f"{self.name}: expected momentum in [0, 1], got {momentum!r}")

@@ -19,9 +19,11 @@ def require_compiled(model, what):
 
 
 def as_input_list(model, x):
-    """``x`` (array or list of arrays) as a list of numeric NumPy arrays."""
+    """``x`` (array, list of arrays, or dict {input name: array}) as a list of numeric NumPy arrays."""
     if x is None:
         raise ValueError(f"{model.name}: expected input data x, got None")
+    if isinstance(x, dict):
+        x = _by_input_name(model, x)
     single = not model.built or len(model.inputs) == 1
     if isinstance(x, (list, tuple)) and single and not all(isinstance(a, np.ndarray) for a in x):
         x = np.asarray(x)  # nested Python lists of numbers: one array, as Keras converts them
@@ -37,6 +39,16 @@ def as_input_list(model, x):
     if model.built and len(arrays) != len(model.inputs):
         raise ValueError(f"{model.name}: expected {len(model.inputs)} input array(s), got {len(arrays)}")
     return arrays
+
+
+def _by_input_name(model, x):
+    """Keras's dict inputs: the arrays in the order of ``model.inputs``, matched by input name."""
+    names = [t.name for t in model.inputs] if model.built else []
+    missing = [name for name in names if name not in x]
+    if not model.built or missing or len(x) != len(names):
+        raise ValueError(f"{model.name}: expected a dict with the input names {names} as keys, "
+                         f"got keys {sorted(x)}")
+    return [x[name] for name in names]
 
 
 def _shape_str(shape):

@@ -35,7 +35,7 @@ def is_batch_source(x):
     if x is None or is_array_like(x):
         return False
     return hasattr(x, "__next__") or (hasattr(x, "__getitem__") and hasattr(x, "__len__")
-                                      and not isinstance(x, (list, tuple)))
+                                      and not isinstance(x, (list, tuple, dict)))
 
 
 def split_batch(batch, where):

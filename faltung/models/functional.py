@@ -121,11 +121,13 @@ class Model(TrainingMixin):
         if len(weights) != expected:
             raise ValueError(f"{self.name}: expected a list of {expected} weight arrays, "
                              f"got {len(weights)}")
-        start = 0
-        for layer in self.layers:
+        per_layer, start = [], 0
+        for layer in self.layers:  # check every shape first: a mistake changes no weight
             n = len(layer.weights)
-            layer.set_weights(weights[start:start + n])
+            per_layer.append(layer._checked_weights(weights[start:start + n]))
             start += n
+        for layer, arrays in zip(self.layers, per_layer):
+            layer.set_weights(arrays)
 
     def count_params(self):
         return int(sum(layer.count_params() for layer in self.layers))

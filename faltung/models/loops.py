@@ -88,7 +88,9 @@ def _callback_list(model, callbacks, verbose, params, progbar=True):
         bad = next(type(cb).__name__ for cb in user if not isinstance(cb, cb_module.Callback))
         raise ValueError(f"expected faltung.callbacks.Callback objects in callbacks=, got {bad}")
     history = cb_module.History()
-    chain = ([cb_module.ProgbarLogger(verbose)] if verbose and progbar else []) + user + [history]
+    # Keras 3's order: the user's callbacks, History, then the progress bar (which so prints
+    # what the others wrote into the logs, e.g. ReduceLROnPlateau's learning_rate)
+    chain = user + [history] + ([cb_module.ProgbarLogger(verbose)] if verbose and progbar else [])
     return cb_module.CallbackList(chain, model, params), history
 
 

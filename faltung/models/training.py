@@ -51,6 +51,9 @@ class TrainingMixin:
                              "(per-output losses and metrics are not supported)")
         optimizer_obj = optimizers.get(optimizer)
         loss_obj = None if loss is None else losses.get(loss)
+        if loss_obj is not None and getattr(loss_obj, "reduction", "") in (None, "none"):
+            raise ValueError(f"{self.name}.compile: expected a loss that reduces to one number, "
+                             "got reduction=None (use 'sum_over_batch_size')")
         metric_list = [metrics_module.get(m) for m in (metrics or [])]
         self.optimizer, self.loss, self.compiled_metrics = optimizer_obj, loss_obj, metric_list
         self._compile_config = {"loss": loss if isinstance(loss, str) else None,

@@ -1,12 +1,13 @@
 """Utilities with Keras's names.
 
-``set_random_seed`` (faltung.rng), ``to_categorical``, ``normalize`` and
+``set_random_seed`` (faltung.rng), ``clear_session`` (faltung.backend), ``to_categorical``, ``normalize`` and
 ``train_test_split`` (faltung.utils.data), ``image_dataset_from_directory``
 (faltung.datasets) and ``load_img`` / ``img_to_array`` / ``array_to_img``
 (faltung.preprocessing.image), as under ``keras.utils``.
 """
 import importlib
 
+from ..backend import clear_session  # noqa: F401
 from ..rng import set_random_seed  # noqa: F401
 
 _WHERE = {
