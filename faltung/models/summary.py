@@ -51,7 +51,8 @@ def summary_lines(model, line_length=None):
     functional = type(model).__name__ != "Sequential"
     headers = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if functional else [])
     rows = _rows(model, functional)
-    minimum = [33, 24, 15, 20]  # Keras 3 column widths if line_length is None else [max(12, line_length // 4)] * 4
+    # Keras 3's column widths, or the line length shared out among the columns
+    minimum = [33, 24, 15, 20] if line_length is None else [max(12, line_length // len(headers))] * 4
     widths = []
     for col, header in enumerate(headers):
         cells = [r[col] for r in rows]
