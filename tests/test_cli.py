@@ -293,3 +293,58 @@ def test_preprocessing_pads_converts_and_refuses_what_it_cannot_do():
         data.plan_preprocessing((28, 28, 1), (64, 64, 3))
     with pytest.raises(UsageError, match="expects images of 28x28"):
         data.plan_preprocessing((32, 32, 3), (28, 28, 1))
+
+
+@pytest.mark.parametrize("port", ["-5", "70000", "http"])
+def test_explore_bad_port_fails_with_one_line(port, workdir):
+    result = faltung("explore", "--no-browser", "--port", port, cwd=workdir, timeout=60)
+    assert_one_line_error(result)
+    assert "port number in 0..65535" in result.stderr
+
+
+def test_explore_bad_model_file_fails_with_one_line(workdir):
+    (workdir / "text_model.faltung").write_text("hello")
+    result = faltung("explore", workdir / "text_model.faltung", "--no-browser", cwd=workdir, timeout=60)
+    assert_one_line_error(result)
+    assert "not a faltung file" in result.stderr
+
+
+def test_evaluate_on_another_dataset_keeps_the_runs_confusion_matrix(lenet_run, workdir):
+    own = (lenet_run / "confusion_matrix.png").read_bytes()
+    result = faltung("evaluate", lenet_run, "--dataset", "fashion_mnist", "--limit", 50, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert (lenet_run / "confusion_matrix.png").read_bytes() == own
+    other = lenet_run / "confusion_matrix-fashion_mnist.png"
+    assert other.is_file() and f"saved to {other}" in result.stdout
+    retrain = workdir / "runs" / "retrained"
+    assert faltung("train", "lenet5", "--limit", 64, "--quiet", "--out", retrain, cwd=workdir).returncode == 0
+    (retrain / "confusion_matrix-cifar10.png").write_bytes(other.read_bytes())
+    result = faltung("train", "lenet5", "--limit", 64, "--quiet", "--out", retrain, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert not (retrain / "confusion_matrix-cifar10.png").exists()  # it showed the model trained before
+
+
+def test_predict_ranks_line_up_and_one_epoch_is_singular(workdir, digit_files):
+    result = faltung("train", "lenet5", "--epochs", 1, "--limit", 64, "--validation-split", 0,
+                     "--quiet", "--out", "runs/one_epoch", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "(1 epoch in " in result.stdout
+    summary = faltung("summary", workdir / "runs" / "one_epoch", cwd=workdir)
+    assert "after 1 epoch (" in summary.stdout
+    result = faltung("predict", workdir / "runs" / "one_epoch", digit_files[0][0], "--top-k", 10, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    ranks = result.stdout.splitlines()[1:]
+    assert len(ranks) == 10 and ranks[0].startswith("   1. ") and ranks[9].startswith("  10. ")
+    assert len({line.index("%") for line in ranks}) == 1  # the percentages form one column
+
+
+def test_dataset_names_are_accepted_as_people_spell_them(workdir, lenet_run):
+    from faltung.cli.data import dataset_name
+    assert [dataset_name(n) for n in ("MNIST", "fashion-mnist", "Fashion_MNIST", "cifar-10", "CIFAR10")] == [
+        "mnist", "fashion_mnist", "fashion_mnist", "cifar10", "cifar10"]
+    (workdir / "Cifar-10").mkdir(exist_ok=True)  # an existing folder of that name is a folder, not the alias
+    assert dataset_name(str(workdir / "Cifar-10")) == str(workdir / "Cifar-10")
+    assert dataset_name("my_images") == "my_images"
+    result = faltung("evaluate", lenet_run, "--dataset", "Fashion-MNIST", "--limit", 20, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "dataset: fashion_mnist, 20 test images" in result.stdout

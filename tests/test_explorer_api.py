@@ -411,3 +411,49 @@ def test_input_field_is_exactly_what_the_neuron_depends_on(client, model):
     assert not np.array_equal(graph.run(inside).outputs[2][1, 1], graph.run(x).outputs[2][1, 1])
     dense = client.post("/api/neuron", json={"layer": 6, "position": [0]}).json()
     assert dense["input_field"] is None
+
+
+def test_undecodable_upload_names_the_expected_formats_not_a_python_object(client):
+    response = client.post("/api/upload", files={"file": ("notes.txt", b"just text", "text/plain")})
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert "expected PNG, JPEG" in detail and "BytesIO" not in detail and "<" not in detail
+
+
+def test_command_on_a_taken_port_says_so_in_one_line(tmp_path, model, capsys):
+    model.save(str(tmp_path / "model.faltung"))
+    (tmp_path / "run.json").write_text(json.dumps({**RUN_INFO, "model_file": "model.faltung"}))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = add_arguments(argparse.ArgumentParser()).parse_args([str(tmp_path), "--port", str(port),
+                                                                    "--no-browser"])
+        assert run(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"faltung explore: error: cannot serve on 127.0.0.1:{port}: the port is already in use "
+                   "(choose another --port, or --port 0 for any free port)"]
+
+
+def test_samples_of_an_image_folder_run_are_its_held_out_images(tmp_path, model):
+    """A run trained on an image folder shows that folder's test split (as `faltung train` made it)."""
+    from faltung.cli.data import load_folder
+    for name, value in (("dark", 30), ("light", 220)):
+        (tmp_path / "shapes" / name).mkdir(parents=True)
+        for i in range(5):
+            Image.new("L", (20 + 3 * i, 30), value + i).save(tmp_path / "shapes" / name / f"{i}.png")
+    folder = str(tmp_path / "shapes")
+    info = {**RUN_INFO, "dataset": folder, "test_split": 0.4, "seed": 5}
+    client = TestClient(create_app(model, info))
+    assert client.get("/api/model").json()["samples_available"] is True
+    body = client.get("/api/samples", params={"n": 10}).json()
+    _, (x_test, y_test), _ = load_folder(folder, [28, 28], "grayscale", validation_split=0.4, seed=5)
+    assert body["count"] == len(y_test) == 4
+    assert [s["label"] for s in body["samples"]] == y_test.tolist()
+    first = client.post("/api/predict", json={"sample": 0}).json()
+    drawn = client.post("/api/predict", json={"pixels": x_test[0].tolist()}).json()
+    np.testing.assert_allclose(first["probabilities"], drawn["probabilities"], rtol=1e-6)
+    missing = TestClient(create_app(model, {**info, "dataset": str(tmp_path / "gone")}))
+    assert missing.get("/api/model").json()["samples_available"] is False
+    detail = missing.get("/api/samples").json()["detail"]
+    assert "expected mnist, fashion_mnist, cifar10 or an image folder" in detail

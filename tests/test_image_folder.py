@@ -194,3 +194,14 @@ def test_symlinked_class_folders_follow_links(folder, tmp_path):
     assert len(image_folder(folder, image_size=(4, 4), seed=0, follow_links=True).file_paths) == 20
     import faltung.preprocessing
     assert faltung.preprocessing.image_dataset_from_directory is image_folder
+
+
+def test_empty_folder_and_empty_subset_say_what_was_expected(tmp_path):
+    (tmp_path / "empty" / "a").mkdir(parents=True)
+    with pytest.raises(ValueError, match=r"expected files ending in \.bmp, \.gif, \.jpeg, \.jpg, \.png\)$"):
+        image_folder(tmp_path / "empty")
+    (tmp_path / "two" / "a").mkdir(parents=True)
+    for i in range(2):
+        Image.new("RGB", (5, 5), (i, 0, 0)).save(tmp_path / "two" / "a" / f"{i}.png")
+    with pytest.raises(ValueError, match="validation_split=0.2 of 2 images leaves none; expected more images"):
+        image_folder(tmp_path / "two", validation_split=0.2, subset="validation", seed=1)

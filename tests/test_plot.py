@@ -105,3 +105,26 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
     plot.plot_history({"loss": [1.0, 0.5]}, tmp_path / "sub" / "only_loss.png")
     assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["only_loss.png"]
     assert_png(tmp_path / "sub" / "only_loss.png", (1200, 450))
+
+
+def _overlap(a, b):
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_tall_feature_maps_and_many_filters_keep_the_title_clear(tmp_path):
+    from faltung.layers import Conv2D
+    from faltung.models import Sequential
+    set_random_seed(0)
+    layers = [Conv2D(40, 3, padding="same", activation="relu", input_shape=(8, 8, 1))]
+    layers += [Conv2D(40, 3, padding="same", activation="relu") for _ in range(4)]
+    model = Sequential(layers)
+    image = np.random.default_rng(0).random((8, 8, 1), dtype=np.float32)
+    figure = plot.plot_feature_maps(model, image)  # 5 layers x 3 rows: a tall figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    title = figure._suptitle.get_window_extent(renderer)
+    first = figure.axes[0].title.get_window_extent(renderer)
+    assert not _overlap(title, first), (title, first)
+    filters = plot.plot_filters(model, max_filters=16)
+    assert "1 -> 40 channels, the first 16" in filters._suptitle.get_text()
+    assert len(filters.axes) == 16

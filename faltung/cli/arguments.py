@@ -12,6 +12,10 @@ def non_negative_int(text):
     return _number(text, int, lambda v: v >= 0, "an integer >= 0")
 
 
+def port_number(text):
+    return _number(text, int, lambda v: 0 <= v <= 65535, "a port number in 0..65535")
+
+
 def positive_float(text):
     return _number(text, float, lambda v: v > 0 and np.isfinite(v), "a positive number")
 

@@ -15,6 +15,16 @@ SCALE = 1.0 / 255.0
 MAX_PAD = 4  # pad a dataset at most this much on each side to fit a model (LeNet-5: 28 -> 32 is 2)
 
 
+def dataset_name(text):
+    """The ``--dataset`` argument: a built-in name, spelt as the user likes (``MNIST``, ``fashion-mnist``,
+    ``cifar-10``) unless a folder of that name exists, or else an image folder path (kept as given)."""
+    key = text.lower().replace("-", "_")
+    key = "cifar10" if key == "cifar_10" else key
+    if text in DATASET_NAMES or (key in DATASET_NAMES and not os.path.isdir(text)):
+        return key
+    return text
+
+
 def _subset(x, y, limit):
     return (x, y) if limit is None else (x[:limit], y[:limit])
 

@@ -9,14 +9,15 @@ from .arguments import positive_int
 
 def add_arguments(parser):
     parser.add_argument("run", metavar="RUN_OR_MODEL", help="a run directory or a model file (.faltung)")
-    parser.add_argument("--dataset", default=None, metavar="NAME_OR_FOLDER",
+    parser.add_argument("--dataset", default=None, metavar="NAME_OR_FOLDER", type=data.dataset_name,
                         help="mnist, fashion_mnist, cifar10 or an image folder (default: the run's dataset)")
     parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
                         help="evaluate on the first N test images only")
     parser.add_argument("--batch-size", type=positive_int, default=256, help="default 256")
     parser.add_argument("--out", default=None, metavar="PNG",
                         help="where to save the confusion matrix (default: confusion_matrix.png in the "
-                             "run directory, or in the current directory for a model file)")
+                             "run directory, confusion_matrix-DATASET.png for another dataset than the "
+                             "run's, or in the current directory for a model file)")
     return parser
 
 
@@ -59,7 +60,10 @@ def run(args):
     matrix = report.confusion_matrix(y, y_pred, num_classes=len(class_names))
     print("confusion matrix (rows: true class, columns: predicted class):")
     print(report.format_confusion_matrix(matrix, class_names))
-    out = args.out or os.path.join(os.path.dirname(model_path) if info else ".", "confusion_matrix.png")
+    name = "confusion_matrix.png"
+    if info and dataset != info.get("dataset"):  # keep the run's own matrix; name this one after the dataset
+        name = f"confusion_matrix-{os.path.basename(os.path.normpath(dataset))}.png"
+    out = args.out or os.path.join(os.path.dirname(model_path) if info else ".", name)
     plot.plot_confusion_matrix(matrix, class_names, out, title=f"Confusion matrix on {os.path.basename(dataset)}")
     print(f"\nconfusion matrix saved to {out}")
     return 0

@@ -31,5 +31,5 @@ def run(args):
     for path, p in zip(args.images, probabilities):
         print(path)
         for rank, index in enumerate(np.argsort(-p, kind="stable")[:top_k], start=1):
-            print(f"  {rank}. {class_names[index]:<16} {p[index]:8.2%}")
+            print(f"  {rank:>{len(str(top_k))}}. {class_names[index]:<16} {p[index]:8.2%}")
     return 0

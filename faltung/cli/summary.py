@@ -23,5 +23,6 @@ def run(args):
                 metrics = json.load(f)
             if "test_accuracy" in metrics:
                 print(f"test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f} "
-                      f"after {metrics.get('epochs')} epochs ({metrics.get('time_seconds')} s)")
+                      f"after {metrics.get('epochs')} epoch{'' if metrics.get('epochs') == 1 else 's'} "
+                      f"({metrics.get('time_seconds')} s)")
     return 0

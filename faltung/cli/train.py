@@ -32,7 +32,7 @@ def add_arguments(parser):
     parser.add_argument("model", metavar="MODEL",
                         help=f"a zoo model ({', '.join(NAMES)}) or a Python file defining `model` or "
                              "`build_model()`")
-    parser.add_argument("--dataset", default="mnist", metavar="NAME_OR_FOLDER",
+    parser.add_argument("--dataset", default="mnist", metavar="NAME_OR_FOLDER", type=data.dataset_name,
                         help="mnist, fashion_mnist, cifar10, or an image folder with one sub-folder per "
                              "class (default: mnist)")
     parser.add_argument("--epochs", type=positive_int, default=1, help="epochs to train (default 1)")
@@ -68,7 +68,9 @@ def _prepare_out(args):
         raise UsageError(f"--out {out} is a non-empty directory that is not a run directory; "
                          "choose another --out")
     os.makedirs(out, exist_ok=True)
-    for stale in (runs.MODEL_FILE, runs.METRICS_FILE, runs.HISTORY_FILE):  # of an earlier run there
+    # files of an earlier run there, and what `faltung evaluate --dataset OTHER` saved for its model
+    evaluated = [name for name in os.listdir(out) if name.startswith("confusion_matrix-") and name.endswith(".png")]
+    for stale in (runs.MODEL_FILE, runs.METRICS_FILE, runs.HISTORY_FILE, *evaluated):
         if os.path.isfile(os.path.join(out, stale)):
             os.unlink(os.path.join(out, stale))
     return out
@@ -234,6 +236,7 @@ def run(args):
     runs.write_text(os.path.join(run_dir, "classification_report.txt"), text)
     matrix = report.confusion_matrix(y_test, y_pred, num_classes=len(class_names))
     write_pictures(run_dir, model, saver.rows, x_test, y_test, y_pred, class_names, matrix, inputs[0])
+    epochs = f"{saver.finished} epoch{'' if saver.finished == 1 else 's'}"
     print(f"test loss {test_loss:.4f}, test accuracy {test_accuracy:.4f} "
-          f"({saver.finished} epochs in {seconds:.1f} s); run written to {run_dir}")
+          f"({epochs} in {seconds:.1f} s); run written to {run_dir}")
     return 0

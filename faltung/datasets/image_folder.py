@@ -227,7 +227,8 @@ def image_folder(directory, labels="inferred", label_mode="int", class_names=Non
     paths = checked_paths
     label_array = None if label_array is None else label_array[checked_labels]
     if not paths:
-        raise ValueError(f"image_folder: no images found in {directory} (allowed formats: {IMAGE_EXTENSIONS})")
+        raise ValueError(f"image_folder: no images found in {directory} "
+                         f"(expected files ending in {', '.join(IMAGE_EXTENSIONS)})")
 
     if shuffle:
         if seed is None:
@@ -241,7 +242,8 @@ def image_folder(directory, labels="inferred", label_mode="int", class_names=Non
     def make(which):
         p, lab = _split(paths, label_array, validation_split, which)
         if not p:
-            raise ValueError(f"image_folder: the {which} subset of {directory} is empty")
+            raise ValueError(f"image_folder: the {which} subset of {directory} is empty: validation_split="
+                             f"{validation_split} of {len(paths)} images leaves none; expected more images")
         return ImageFolderDataset(p, lab, class_names, label_mode if lab is not None else None, color_mode,
                                   batch_size, image_size, shuffle, seed, interpolation, on_error,
                                   crop_to_aspect_ratio)

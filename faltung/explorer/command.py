@@ -3,7 +3,9 @@
 Without an argument it opens the LeNet-5 shipped in faltung/applications/pretrained/
 (trained on MNIST by faltung's own CLI; see the README there).
 """
+import errno
 import json
+import os
 import sys
 import threading
 import time
@@ -21,7 +23,8 @@ def add_arguments(parser):
                         help="a run directory (model.faltung + run.json) or a model file; "
                              "default: the shipped LeNet-5 trained on MNIST")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free port)")
+    from ..cli.arguments import port_number
+    parser.add_argument("--port", type=port_number, default=8000, help="port (default 8000; 0 = any free port)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     return parser
 
@@ -40,6 +43,19 @@ def load_model_and_info(path=None):
     return load_model(str(model_path)), info
 
 
+def _cannot_bind(host, port):
+    """Why ``host:port`` cannot be served (e.g. "address already in use"), or None if it can."""
+    import socket
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.create_server((host, port), family=family):
+            return None
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            return "the port is already in use (choose another --port, or --port 0 for any free port)"
+        return f"{os.strerror(error.errno)}" if error.errno else str(error)
+
+
 def run(args):
     """Start the server for ``args`` (from ``add_arguments``); returns the exit status."""
     import uvicorn
@@ -49,8 +65,12 @@ def run(args):
         model, info = load_model_and_info(args.run)
         app = create_app(model, info)
     except (ValueError, OSError) as error:
-        print(f"faltung explore: {error}", file=sys.stderr)
+        print(f"faltung explore: error: {error}", file=sys.stderr)
         return 2
+    problem = _cannot_bind(args.host, args.port)
+    if problem:
+        print(f"faltung explore: error: cannot serve on {args.host}:{args.port}: {problem}", file=sys.stderr)
+        return 1  # as when uvicorn itself cannot bind (below)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
     server = uvicorn.Server(config)
 

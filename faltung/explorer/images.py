@@ -31,7 +31,9 @@ def decode_image(data):
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+    except UnidentifiedImageError:
+        raise ValueError("image: could not decode the data as an image (expected PNG, JPEG, BMP, GIF, ...)") from None
+    except (OSError, Image.DecompressionBombError) as error:
         raise ValueError(f"image: could not decode the data as an image ({error})") from None
     if image.width * image.height > 40_000_000:
         raise ValueError(f"image: expected at most 40 megapixels, got {image.width}x{image.height}")

@@ -61,7 +61,7 @@ class Explorer:
         self.input_shape = _model_input_shape(model, self.graph, self.run_info)
         self.preprocessing = self.run_info.get("preprocessing")
         self.image_shape = images.image_shape(self.input_shape, self.preprocessing)
-        self.samples = SampleSource(self.run_info.get("dataset"))
+        self.samples = SampleSource(self.run_info.get("dataset"), self.run_info)
         self.traces = collections.OrderedDict()
         self._lock = threading.Lock()
         self._trace_numbers = itertools.count(1)

@@ -55,9 +55,17 @@ def plot_filters(model, layer_name=None, path=None, max_filters=64, columns=8):
         ax.set_title(f"#{i}", fontsize=9)
     shown = ("as RGB" if c_in == 3 else
              "red > 0 > blue" + ("" if c_in == 1 else f", input channel 0 of {c_in}"))
-    figure.suptitle(f"Filters of {layer.name}: {kh}x{kw}, {c_in} -> {c_out} channels ({shown})")
-    figure.tight_layout()
+    which = "" if count == c_out else f", the first {count}"
+    figure.suptitle(f"Filters of {layer.name}: {kh}x{kw}, {c_in} -> {c_out} channels{which} ({shown})")
+    _layout_below_title(figure)
     return finish(figure, path)
+
+
+def _layout_below_title(figure, title_inches=0.45):
+    """tight_layout that keeps the top ``title_inches`` for the suptitle (in a tall figure the
+    default leaves too little room and the suptitle overlaps the first axes' title)."""
+    height = figure.get_figheight()
+    figure.tight_layout(rect=(0, 0, 1, 1 - title_inches / height))
 
 
 def _output_hw(layer):
@@ -130,5 +138,5 @@ def plot_feature_maps(model, image, layer_names=None, path=None, max_maps=24, co
         shown = min(shape[-1], max_maps)
         ax.set_title(f"{name}: {shape[0]}x{shape[1]}, {shown} of {shape[-1]} maps")
     figure.suptitle("Feature maps (bright = strong activation)")
-    figure.tight_layout()
+    _layout_below_title(figure)
     return finish(figure, path)
