@@ -64,44 +64,6 @@ class Ones(Initializer):
         return np.ones(shape)
 
 
-class GlorotUniform(Initializer):
-    """U(−l, l) with l = √(6 / (fan_in + fan_out))."""
-    name = "glorot_uniform"
-
-    def sample(self, shape, generator):
-        fan_in, fan_out = compute_fans(shape)
-        limit = np.sqrt(6.0 / (fan_in + fan_out))
-        return generator.uniform(-limit, limit, shape)
-
-
-class GlorotNormal(Initializer):
-    """Truncated N(0, σ²) with σ = √(2 / (fan_in + fan_out))."""
-    name = "glorot_normal"
-
-    def sample(self, shape, generator):
-        fan_in, fan_out = compute_fans(shape)
-        return _truncated_normal(shape, np.sqrt(2.0 / (fan_in + fan_out)) / _TRUNC_STD, generator)
-
-
-class HeNormal(Initializer):
-    """Truncated N(0, σ²) with σ = √(2 / fan_in)."""
-    name = "he_normal"
-
-    def sample(self, shape, generator):
-        fan_in, _ = compute_fans(shape)
-        return _truncated_normal(shape, np.sqrt(2.0 / fan_in) / _TRUNC_STD, generator)
-
-
-class HeUniform(Initializer):
-    """U(−l, l) with l = √(6 / fan_in)."""
-    name = "he_uniform"
-
-    def sample(self, shape, generator):
-        fan_in, _ = compute_fans(shape)
-        limit = np.sqrt(6.0 / fan_in)
-        return generator.uniform(-limit, limit, shape)
-
-
 class VarianceScaling(Initializer):
     """Keras's general rule: variance ``scale / n`` with n = fan_in, fan_out or their mean.
 
@@ -137,23 +99,51 @@ class VarianceScaling(Initializer):
                 "seed": self.seed}
 
 
-class LecunNormal(Initializer):
+class _FixedVarianceScaling(VarianceScaling):
+    """A named special case of VarianceScaling: only ``seed`` is configurable."""
+    rule = (1.0, "fan_in", "truncated_normal")
+
+    def __init__(self, seed=None):
+        super().__init__(*self.rule, seed=seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class GlorotUniform(_FixedVarianceScaling):
+    """U(−l, l) with l = √(6 / (fan_in + fan_out))."""
+    name = "glorot_uniform"
+    rule = (1.0, "fan_avg", "uniform")
+
+
+class GlorotNormal(_FixedVarianceScaling):
+    """Truncated N(0, σ²) with σ = √(2 / (fan_in + fan_out))."""
+    name = "glorot_normal"
+    rule = (1.0, "fan_avg", "truncated_normal")
+
+
+class HeNormal(_FixedVarianceScaling):
+    """Truncated N(0, σ²) with σ = √(2 / fan_in)."""
+    name = "he_normal"
+    rule = (2.0, "fan_in", "truncated_normal")
+
+
+class HeUniform(_FixedVarianceScaling):
+    """U(−l, l) with l = √(6 / fan_in)."""
+    name = "he_uniform"
+    rule = (2.0, "fan_in", "uniform")
+
+
+class LecunNormal(_FixedVarianceScaling):
     """Truncated N(0, σ²) with σ = √(1 / fan_in) (for SELU networks)."""
     name = "lecun_normal"
-
-    def sample(self, shape, generator):
-        fan_in, _ = compute_fans(shape)
-        return _truncated_normal(shape, np.sqrt(1.0 / fan_in) / _TRUNC_STD, generator)
+    rule = (1.0, "fan_in", "truncated_normal")
 
 
-class LecunUniform(Initializer):
+class LecunUniform(_FixedVarianceScaling):
     """U(−l, l) with l = √(3 / fan_in)."""
     name = "lecun_uniform"
-
-    def sample(self, shape, generator):
-        fan_in, _ = compute_fans(shape)
-        limit = np.sqrt(3.0 / fan_in)
-        return generator.uniform(-limit, limit, shape)
+    rule = (1.0, "fan_in", "uniform")
 
 
 class TruncatedNormal(Initializer):

@@ -195,11 +195,15 @@ class Layer:
         return x
 
     # ---- checks shared by the layers ------------------------------------------------
+    def check_rank(self, shape, ndim=4, what="(N, H, W, C)"):
+        """Raise a ValueError naming this layer if ``shape`` (an input's shape) is not of rank ``ndim``."""
+        if len(shape) != ndim:
+            raise ValueError(f"{self.name}: expected input of rank {ndim} {what}, "
+                             f"got shape {tuple(shape)}")
+
     def check_input(self, x, ndim, what="(N, H, W, C)", channels=None):
         """Raise a ValueError naming this layer if ``x`` has the wrong rank or channel count."""
-        if x.ndim != ndim:
-            raise ValueError(f"{self.name}: expected input of rank {ndim} {what}, "
-                             f"got shape {tuple(x.shape)}")
+        self.check_rank(x.shape, ndim, what)
         if channels is not None and x.shape[-1] != channels:
             raise ValueError(f"{self.name}: expected {channels} input channels (last axis), "
                              f"got shape {tuple(x.shape)}")

@@ -57,13 +57,8 @@ class _Conv(Layer):
                              f"size {span} with padding={self.padding!r}, got {tuple(in_hw)}")
         return out_hw
 
-    def _check_rank(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(f"{self.name}: expected input of rank 4 (N, H, W, C), "
-                             f"got shape {tuple(input_shape)}")
-
     def build(self, input_shape):
-        self._check_rank(input_shape)
+        self.check_rank(input_shape)
         channels = input_shape[-1]
         if channels is None:
             raise ValueError(f"{self.name}: expected a known number of input channels, got shape "
@@ -75,7 +70,7 @@ class _Conv(Layer):
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape):
-        self._check_rank(input_shape)
+        self.check_rank(input_shape)
         return (input_shape[0],) + self._spatial_output(tuple(input_shape[1:3])) + (self.filters,)
 
     # ---- forward / backward ------------------------------------------------------------

@@ -10,12 +10,7 @@ the maximum, average pooling spreads it evenly over the window.
 import numpy as np
 
 from ..ops import pool as pool_ops
-from .base import Layer, normalize_padding, normalize_tuple
-
-
-def _check_data_format(layer, data_format):
-    if data_format not in (None, "channels_last"):
-        raise ValueError(f"{layer.name}: expected data_format 'channels_last' (NHWC), got {data_format!r}")
+from .base import Layer, check_data_format, normalize_padding, normalize_tuple
 
 
 class _Pooling2D(Layer):
@@ -23,7 +18,7 @@ class _Pooling2D(Layer):
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
-        _check_data_format(self, data_format)
+        check_data_format(self, data_format)
         self.pool_size = normalize_tuple(pool_size, 2, "pool_size", self.name)
         self.strides = self.pool_size if strides is None else normalize_tuple(strides, 2, "strides", self.name)
         self.padding = normalize_padding(padding, self.name)
@@ -39,9 +34,7 @@ class _Pooling2D(Layer):
         return out
 
     def compute_output_shape(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(f"{self.name}: expected input of rank 4 (N, H, W, C), "
-                             f"got shape {tuple(input_shape)}")
+        self.check_rank(input_shape)
         out_hw = tuple(self._output_length(n, axis) for axis, n in enumerate(input_shape[1:3]))
         return (input_shape[0],) + out_hw + (input_shape[3],)
 
@@ -81,13 +74,11 @@ class AveragePooling2D(_Pooling2D):
 class _GlobalPooling2D(Layer):
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
-        _check_data_format(self, data_format)
+        check_data_format(self, data_format)
         self.keepdims = bool(keepdims)
 
     def compute_output_shape(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(f"{self.name}: expected input of rank 4 (N, H, W, C), "
-                             f"got shape {tuple(input_shape)}")
+        self.check_rank(input_shape)
         n, _, _, c = input_shape
         return (n, 1, 1, c) if self.keepdims else (n, c)
 

@@ -106,22 +106,17 @@ class ZeroPadding2D(Layer):
         return tuple((int(a), int(b)) for a, b in pads)
 
     def build(self, input_shape):
-        self._check_rank(input_shape)
+        self.check_rank(input_shape)
         super().build(input_shape)
 
-    def _check_rank(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(f"{self.name}: expected input of rank 4 (N, H, W, C), "
-                             f"got shape {tuple(input_shape)}")
-
     def compute_output_shape(self, input_shape):
-        self._check_rank(input_shape)
+        self.check_rank(input_shape)
         (top, bottom), (left, right) = self.padding
         n, h, w, c = input_shape
         return (n, None if h is None else h + top + bottom, None if w is None else w + left + right, c)
 
     def forward(self, x, training=False):
-        self._check_rank(x.shape)
+        self.check_rank(x.shape)
         return np.pad(x, ((0, 0), *self.padding, (0, 0)))
 
     def backward(self, dy):
