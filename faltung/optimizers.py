@@ -108,7 +108,7 @@ class Optimizer:
         return []
 
     def _set_extra_state(self, values):
-        pass
+        """Most optimizers keep no state beyond the iteration count and the slots (Nadam does)."""
 
     # ---- helpers ----------------------------------------------------------------------
     def _as_gradient(self, g, w, i):

@@ -35,7 +35,7 @@ class _PendingArray:
 
 
 class _Mark:
-    pass
+    """The MARK opcode's place on the stack (where a tuple/list/dict's items begin)."""
 
 
 _MARK = _Mark()
