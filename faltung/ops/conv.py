@@ -14,10 +14,11 @@ as loops (``faltung.config.implementation()`` picks one):
   conv_data_grad    dX = full_conv(dY, rot180(W))     formula 3.11               dY @ W[i, j]ᵀ per offset
 
 Fast-path choices (each tested against the reference): stride-1 3x3 convolutions with at least
-``WINOGRAD_MIN_CHANNELS`` input and output channels compute dX (itself a stride-1 3x3
-convolution) as Winograd F(4x4, 3x3) (``winograd.py``: 4x fewer multiplications). A forward
-whose im2col matrix exceeds ``CHUNK_BYTES`` runs in batch chunks that fit the L3 cache and keeps
-X instead of that 9x larger matrix; dW then cuts the windows again, a chunk at a time.
+``WINOGRAD_MIN_CHANNELS`` input and output channels run as Winograd F(4x4, 3x3) (``winograd.py``:
+4x fewer multiplications): the forward, dW from the forward's transformed input, and dX
+(itself a stride-1 3x3 convolution). A forward whose im2col matrix exceeds ``CHUNK_BYTES`` runs
+in batch chunks that fit the L3 cache and keeps X instead of that 9x larger matrix; dW then cuts
+the windows again, a chunk at a time.
 
 A transposed convolution is the same three kernels the other way round: its forward is
 the data gradient of a convolution (``y = Kᵀx``, eq. 2.8), its backward the forward
@@ -38,10 +39,9 @@ _NO_PADS = ((0, 0), (0, 0))
 WINOGRAD_MIN_CHANNELS = 16
 #: output tile size m of F(m x m, 3 x 3): 4 (fastest) or 2 (most accurate in float32)
 WINOGRAD_TILE = 4
-#: Winograd also for the forward. Off: on 2 cores one big im2col GEMM (both cores busy) beat
-#: the 36 small GEMMs and single-threaded tile copies of F(4x4) (see BENCHMARKS.md); the data
-#: gradient, whose im2col alternatives are slower, still uses Winograd
-WINOGRAD_FORWARD = False
+#: Winograd also for the forward (and then for dW, from the kept transformed input). Off: im2col
+#: + GEMM forward and dW; the data gradient always takes Winograd
+WINOGRAD_FORWARD = True
 #: an im2col matrix larger than this is built a batch chunk of about this size at a time
 #: (forward and dW), so it stays in the 32 MiB L3 cache and is never kept whole; smaller
 #: problems also compute dX in one batched matmul
@@ -87,18 +87,22 @@ def _winograd_pads(x, w, pads, strides, dilation):
     return flat if all(0 <= p <= 2 for p in flat) else None
 
 
-def conv_forward(x, w, pads, strides, dilation, workspace=None, key="cols"):
-    """``Y = cols(X) @ W`` with ``cols: (N*OH*OW, kh*kw*C)``. Returns ``(y, cols)``; ``cols`` feeds dW.
+def conv_forward(x, w, pads, strides, dilation, workspace=None, for_backward=True, key="cols"):
+    """``Y = cols(X) @ W`` with ``cols: (N*OH*OW, kh*kw*C)``. Returns ``(y, saved)``; ``saved`` feeds dW.
 
-    When cols would exceed CHUNK_BYTES it is built and multiplied a batch chunk at a time (the
-    chunk stays in the cache) and ``(y, x)`` is returned: dW then cuts the windows from x again,
-    so the 9x larger matrix is never kept (peak memory). With ``WINOGRAD_FORWARD`` set, stride-1
-    3x3 convolutions run as Winograd F(m x m, 3 x 3) instead (also returning ``(y, x)``).
+    ``saved`` is cols itself while it is at most CHUNK_BYTES; above, cols is built and multiplied
+    a batch chunk at a time (the chunk stays in the cache) and ``saved`` is x: dW then cuts the
+    windows from x again, so the 9x larger matrix is never kept (peak memory). With
+    ``WINOGRAD_FORWARD``, stride-1 3x3 convolutions run as Winograd F(m x m, 3 x 3) and ``saved``
+    is the transformed input (``winograd.Transformed``), or x when ``for_backward`` is False
+    (inference keeps less; a backward that comes anyway then cuts the windows from x).
     """
     kh, kw, c, f = w.shape
     winograd_pads = _winograd_pads(x, w, pads, strides, dilation) if WINOGRAD_FORWARD else None
     if winograd_pads is not None:
-        return winograd.conv2d_3x3(x, w, winograd_pads, m=WINOGRAD_TILE), x
+        if not for_backward:
+            return winograd.conv2d_3x3(x, w, winograd_pads, m=WINOGRAD_TILE), x
+        return winograd.conv2d_3x3(x, w, winograd_pads, m=WINOGRAD_TILE, keep_transform=True)
     n, w2 = x.shape[0], w.reshape(kh * kw * c, f)
     if _is_pointwise((kh, kw), strides, pads):
         return (x.reshape(-1, c) @ w2).reshape(x.shape[:3] + (f,)), x.reshape(-1, c)
@@ -123,9 +127,12 @@ def conv_forward(x, w, pads, strides, dilation, workspace=None, key="cols"):
 def conv_weight_grad(cols, dy, w_shape, pads, strides, dilation):
     """``dW = colsᵀ @ dY``: formula 3.10 with the windows already laid out as rows.
 
-    ``cols`` may instead be the input x itself (N, H, W, C) (the Winograd forward keeps x):
-    then ``dW = Σ_chunks cols(X_chunk)ᵀ @ dY_chunk`` over batch chunks of about CHUNK_BYTES.
+    ``cols`` may instead be the input x itself (N, H, W, C) (a large im2col, inference): then
+    ``dW = Σ_chunks cols(X_chunk)ᵀ @ dY_chunk`` over batch chunks of about CHUNK_BYTES; or the
+    Winograd forward's ``Transformed`` input: then ``winograd.weight_grad``.
     """
+    if isinstance(cols, winograd.Transformed):
+        return winograd.weight_grad(cols, dy)
     if cols.ndim == 2:
         return (cols.T @ dy.reshape(-1, w_shape[3])).reshape(w_shape)
     x, (kh, kw, c, f) = cols, w_shape
@@ -214,10 +221,12 @@ def conv2d_transpose_output_hw(in_hw, kernel_hw, strides, padding, output_paddin
 
 
 # ---- public ops: convolution ---------------------------------------------------------------
-def conv2d_forward(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1), workspace=None):
+def conv2d_forward(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1), workspace=None,
+                   for_backward=True):
     """``y = xcorr(x, w) + b`` (formula 2.4). x: (N, H, W, C), w: (kh, kw, C, F), b: (F,) -> y: (N, OH, OW, F).
 
     ``workspace``: an optional dict the caller keeps between calls, to reuse scratch buffers from.
+    ``for_backward=False`` (inference) keeps less for a backward (which still works, slower).
     """
     _check_operands("conv2d", x, w, channel_axis=2)
     strides, dilation = tuple(strides), tuple(dilation_rate)
@@ -227,7 +236,7 @@ def conv2d_forward(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=
         raise ValueError(f"conv2d: expected an input of at least the (dilated) kernel size "
                          f"{w.shape[:2]} with padding {padding!r}, got input of shape {x.shape}")
     kernels = _kernels()
-    y, saved = kernels.conv_forward(x, w, pads, strides, dilation, workspace)
+    y, saved = kernels.conv_forward(x, w, pads, strides, dilation, workspace, for_backward)
     if b is not None:
         y += b  # in place on the fresh GEMM output
     cache = (kernels, saved, w, x.shape, pads, strides, dilation, b is not None, workspace)

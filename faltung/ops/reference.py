@@ -17,10 +17,10 @@ from .im2col import crop, effective_size, offset_slice, output_hw, pad
 
 
 # ---- convolution --------------------------------------------------------------------
-def conv_forward(x, w, pads, strides, dilation, workspace=None):
+def conv_forward(x, w, pads, strides, dilation, workspace=None, for_backward=True):
     """Formula 2.4, one output position at a time. Returns ``(y, x_padded)``.
 
-    (``workspace`` is accepted for the fast kernels' signature and not used.)
+    (``workspace`` and ``for_backward`` are accepted for the fast kernels' signature and not used.)
     """
     kh, kw, _, f = w.shape
     (sh, sw), (dh, dw) = strides, dilation

@@ -7,6 +7,7 @@ default; everything else NumPy does (copies, elementwise work) is single-threade
   ``set_num_threads(n)``           limit BLAS to ``n`` threads for the rest of the process
   ``with num_threads(n): ...``     limit it for one block, then restore the old setting
   ``get_num_threads()``            what the BLAS uses now
+  ``get_num_threads_fast()``       the same from a cached handle (~1 us; for the kernels, per call)
   ``blas_info()``                  one dict per BLAS library loaded (name, version, kernel, threads)
 
 The same can be done before Python starts with ``OMP_NUM_THREADS=n`` / ``OPENBLAS_NUM_THREADS=n``.
@@ -45,6 +46,13 @@ def get_num_threads():
     """The thread count of NumPy's BLAS (the first BLAS loaded), or 1 if none reports one."""
     infos = blas_info()
     return int(infos[0]["num_threads"]) if infos else 1
+
+
+def get_num_threads_fast():
+    """``get_num_threads()`` through the controller's cached handle on NumPy's BLAS: one ctypes
+    call instead of a scan of the loaded libraries, cheap enough for every kernel call."""
+    blas = _controller().select(user_api="blas").lib_controllers
+    return int(blas[0].get_num_threads()) if blas else 1
 
 
 def set_num_threads(n):

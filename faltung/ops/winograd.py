@@ -31,8 +31,12 @@ Functions (shapes NHWC; ``pads = (top, bottom, left, right)``, each in 0..2):
   ``conv2d_3x3_backward_input(dy, w, pads, m)``  dx for that convolution, dy: (N, Ho, Wo, K)
   ``filter_transform``, ``input_transform``, ``output_transform``: the three stages.
 """
+from typing import NamedTuple
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+from . import threads
 
 # F(2x2, 3x3): Lavin & Gray 2015, section 4.1.
 _BT_2 = np.array([[1, 0, -1, 0],
@@ -68,6 +72,9 @@ MATRICES = {2: (_BT_2, _G_2, _AT_2), 4: (_BT_4, _G_4, _AT_4)}
 
 #: bytes of transformed input per chunk of images (about a quarter of a 32 MiB L3)
 CHUNK_BYTES = 8 << 20
+#: F(4x4, 3x3) transforms on the one-pass Numba kernels of ``winograd_fused`` (False: the GEMM
+#: form below, which shows the algebra and is what the tests compare the kernels with)
+FUSED = True
 
 
 def _matrices(m):
@@ -95,7 +102,7 @@ def input_transform(xpad, m, tiles_h, tiles_w):
     xpad: (N, m*tiles_h + 2, m*tiles_w + 2, C), already padded -> V: (alpha^2, P, C), P = N*tiles_h*tiles_w.
     The tiles are copied out once as D[a, b] (alpha, alpha, P*C); then B^T is applied along a as
     one GEMM (alpha, alpha) @ (alpha, alpha*P*C), and along b as alpha GEMMs of the same kind, so
-    both transforms run in multi-threaded BLAS instead of elementwise NumPy passes.
+    both transforms run in BLAS instead of elementwise NumPy passes.
     """
     BT, _, _ = _matrices(m)
     BT = BT.astype(xpad.dtype)
@@ -107,17 +114,18 @@ def input_transform(xpad, m, tiles_h, tiles_w):
     d = np.empty((alpha, alpha * n * tiles_h * tiles_w * c), dtype=xpad.dtype)
     np.copyto(d.reshape(tiles.shape), tiles)
     rows = (BT @ d).reshape(alpha, alpha, -1)     # (B^T d)[i, b] = sum_a BT[i, a] d[a, b]
-    v = _stacked_matmul(BT, rows)                 # (B^T d B)[i, j] = sum_b BT[j, b] (B^T d)[i, b]
+    v = _stacked_matmul(BT, rows)            # (B^T d B)[i, j] = sum_b BT[j, b] (B^T d)[i, b]
     return v.reshape(alpha * alpha, n * tiles_h * tiles_w, c)
 
 
-def _stacked_matmul(a, b):
+def _stacked_matmul(a, b, out=None):
     """``np.matmul(a, b)`` for stacks of matrices, one BLAS call per matrix.
 
     (NumPy's stacked matmul may fall back to its own non-BLAS loop, 7-100x slower here.)
-    ``a``: (S, m, k) or one (m, k) for all, ``b``: (S, k, n) -> (S, m, n).
+    ``a``: (S, m, k) or one (m, k) for all, ``b``: (S, k, n) -> (S, m, n), into ``out`` if given.
     """
-    out = np.empty((b.shape[0], a.shape[-2], b.shape[-1]), dtype=np.result_type(a, b))
+    if out is None:
+        out = np.empty((b.shape[0], a.shape[-2], b.shape[-1]), dtype=np.result_type(a, b))
     for i in range(b.shape[0]):
         np.matmul(a if a.ndim == 2 else a[i], b[i], out=out[i])
     return out
@@ -150,12 +158,41 @@ def _check(x, w, pads, name):
         raise ValueError(f"{name}: expected input and kernel of one dtype, got {x.dtype} and {w.dtype}")
 
 
-def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None):
+class Transformed(NamedTuple):
+    """The forward's transformed input V, kept for the weight gradient (2.25x the input's size
+    for F(4x4), where im2col would keep 9x): one ``(start, stop, V)`` per chunk of images
+    ``start:stop``, V: (alpha^2, tiles of the chunk, C)."""
+    chunks: list
+    m: int
+    tiles_hw: tuple      # (tiles_h, tiles_w)
+
+
+def _fused(m, dtype):
+    """Run(kernel_name, *args) for the one-pass kernels of ``winograd_fused`` if F(m x m, 3 x 3)
+    runs on them for this dtype (on as many threads as the BLAS), else None."""
+    if not FUSED or m != 4 or dtype not in (np.float32, np.float64):
+        return None
+    from . import winograd_fused
+    count = threads.get_num_threads_fast()
+
+    def run(name, *args):
+        winograd_fused.run(getattr(winograd_fused, name), *args, threads=count)
+    return run
+
+
+def _chunk_step(n, m, tiles_h, tiles_w, channels, itemsize):
+    """Images per chunk, so that one chunk's transformed tiles take about CHUNK_BYTES."""
+    per_image = (m + 2) ** 2 * tiles_h * tiles_w * channels * itemsize
+    return max(1, min(n, CHUNK_BYTES // per_image))
+
+
+def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False):
     """Stride-1 3x3 cross-correlation y[n,h,w,k] = sum_{i,j,c} xp[n,h+i,w+j,c] w[i,j,c,k] (no bias).
 
     x: (N, H, W, C), w: (3, 3, C, K), pads = (top, bottom, left, right) zero padding
-    ("same" = (1, 1, 1, 1), "valid" = (0, 0, 0, 0)); returns (N, H+top+bottom-2, W+left+right-2, K).
-    ``u`` may pass a ready ``filter_transform(w, m)``.
+    ("same" = (1, 1, 1, 1), "valid" = (0, 0, 0, 0)); returns (N, H+top+bottom-2, W+left+right-2, K),
+    or ``(y, Transformed)`` with ``keep_transform`` (for ``weight_grad``).
+    ``u`` may pass a ready ``filter_transform(w, m)``. The images go in cache-sized chunks.
     """
     _check(x, w, pads, "winograd conv2d_3x3")
     _matrices(m)
@@ -165,25 +202,84 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None):
     if h_out < 1 or w_out < 1:
         raise ValueError(f"winograd conv2d_3x3: input {tuple(x.shape)} with pads {pads} "
                          f"is smaller than the 3x3 kernel")
+    alpha, k = m + 2, w.shape[3]
     tiles_h, tiles_w = -(-h_out // m), -(-w_out // m)
+    tiles = tiles_h * tiles_w  # per image
     if u is None:
         u = filter_transform(w, m)
-    y = np.empty((n, m * tiles_h, m * tiles_w, w.shape[3]), dtype=x.dtype)
-    # Images in chunks whose transformed tiles (alpha^2 * tiles * C numbers) fit in ~CHUNK_BYTES,
-    # so the copies and GEMMs of one chunk stay in the cache.
-    per_image = (m + 2) ** 2 * tiles_h * tiles_w * max(c, w.shape[3]) * x.itemsize
-    step = max(1, min(n, CHUNK_BYTES // per_image))
+    y = np.empty((n, m * tiles_h, m * tiles_w, k), dtype=x.dtype)
+    kept = []  # (start, stop, V) of every chunk, when keep_transform
+    fused = _fused(m, x.dtype)
+    step = _chunk_step(n, m, tiles_h, tiles_w, max(c, k), x.itemsize)
     for start in range(0, n, step):
         stop = min(n, start + step)
         # Pad to whole tiles; the extra bottom/right zeros only feed outputs that are cropped.
         xpad = np.zeros((stop - start, m * tiles_h + 2, m * tiles_w + 2, c), dtype=x.dtype)
         xpad[:, top:top + h, left:left + wd] = x[start:stop]
-        v = input_transform(xpad, m, tiles_h, tiles_w)
+        if fused is None:
+            v = input_transform(xpad, m, tiles_h, tiles_w)
+        else:
+            v = np.empty((alpha * alpha, (stop - start) * tiles, c), x.dtype)
+            fused("input_transform", xpad, tiles_h, tiles_w, v)
+        if keep_transform:
+            kept.append((start, stop, v))
         mprod = _stacked_matmul(v, u)                # alpha^2 GEMMs (P, C) @ (C, K)
-        output_transform(mprod, m, stop - start, tiles_h, tiles_w, out=y[start:stop])
+        if fused is None:
+            output_transform(mprod, m, stop - start, tiles_h, tiles_w, out=y[start:stop])
+        else:
+            fused("output_transform", mprod, y[start:stop])
     if y.shape[1] != h_out or y.shape[2] != w_out:
         y = np.ascontiguousarray(y[:, :h_out, :w_out])
+    if keep_transform:
+        return y, Transformed(kept, m, (tiles_h, tiles_w))
     return y
+
+
+def output_grad_transform(dy_tiles, m):
+    """The adjoint of ``output_transform``: dM = A dY A^T for every m x m tile of dY.
+
+    dy_tiles: (N, m*tiles_h, m*tiles_w, K) (zeros where the forward cropped) -> dM (alpha^2, P, K).
+    Y = A^T M A is linear in M, so dM[a, b] = sum_{r,s} AT[r, a] AT[s, b] dY[r, s].
+    """
+    _, _, AT = _matrices(m)
+    AT = AT.astype(dy_tiles.dtype)
+    alpha = m + 2
+    n, hh, ww, k = dy_tiles.shape
+    tiles = dy_tiles.reshape(n, hh // m, m, ww // m, m, k).transpose(2, 4, 0, 1, 3, 5)  # dY[r, s] per tile
+    d = np.ascontiguousarray(tiles).reshape(m, -1)
+    rows = (AT.T @ d).reshape(alpha, m, -1)             # (A dY)[a, s] = sum_r AT[r, a] dY[r, s]
+    dm = _stacked_matmul(AT.T, rows)                    # (A dY A^T)[a, b] = sum_s AT[s, b] (A dY)[a, s]
+    return dm.reshape(alpha * alpha, -1, k)
+
+
+def weight_grad(transformed, dy):
+    """dW of ``conv2d_3x3`` from its kept ``Transformed`` input and dY: (N, H_out, W_out, K) -> (3, 3, C, K).
+
+    Backward through the three stages: dM = A dY A^T (``output_grad_transform``), then for every
+    position xi of the tile dU[xi] = V[xi]^T @ dM[xi] (the weight gradient of M = V @ U, summed
+    over all tiles), then back through U = (G kron G) g: dg = (G kron G)^T dU.
+    """
+    chunks, m, (tiles_h, tiles_w) = transformed
+    _, G, _ = _matrices(m)
+    alpha, (n, h_out, w_out, k), c = m + 2, dy.shape, chunks[0][2].shape[2]
+    if (m * tiles_h, m * tiles_w) != (h_out, w_out):  # the cropped outputs get zero gradient
+        padded = np.zeros((n, m * tiles_h, m * tiles_w, k), dtype=dy.dtype)
+        padded[:, :h_out, :w_out] = dy
+        dy = padded
+    fused = _fused(m, dy.dtype)
+
+    du = np.zeros((alpha * alpha, c, k), dtype=dy.dtype)
+    product = np.empty((c, k), dtype=dy.dtype)
+    for start, stop, v in chunks:  # the forward's chunks of images
+        if fused is None:
+            dm = output_grad_transform(dy[start:stop], m)
+        else:
+            dm = np.empty((alpha * alpha, v.shape[1], k), dy.dtype)
+            fused("output_grad_transform", dy[start:stop], dm)
+        for xi in range(alpha * alpha):
+            du[xi] += np.matmul(v[xi].T, dm[xi], out=product)
+    gg = np.kron(G, G).astype(dy.dtype)                     # (alpha^2, 9)
+    return (gg.T @ du.reshape(alpha * alpha, c * k)).reshape(3, 3, c, k)
 
 
 def rotate_kernel(w):

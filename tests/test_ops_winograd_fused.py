@@ -1,0 +1,192 @@
+"""The fused (Numba) F(4x4, 3x3) tile transforms and the Winograd weight gradient.
+
+Each fused kernel must equal the GEMM form in ``winograd.py`` (which spells out B^T d B, A^T M A
+and A dY A^T with the matrices of Lavin & Gray), and every path must equal the loop reference
+(``faltung.ops.reference``) in float64 to 1e-10: a fast path that changes the math is a bug.
+"""
+import threading
+
+import numpy as np
+import pytest
+
+from faltung import config
+from faltung.ops import conv as conv_ops
+from faltung.ops import reference, threads, winograd, winograd_fused
+
+SHAPES = [(1, 6, 6, 1, 1), (2, 7, 5, 3, 4), (3, 14, 14, 17, 9), (2, 4, 9, 16, 32)]  # N, H, W, C, K
+
+
+def _tiles(h, w):
+    return -(-h // 4), -(-w // 4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_fused_transforms_equal_the_gemm_form(shape, dtype):
+    n, h, w, c, k = shape
+    th, tw = _tiles(h, w)
+    rng = np.random.default_rng(sum(shape))
+    tol = 1e-12 if dtype == np.float64 else 2e-6
+
+    xpad = rng.standard_normal((n, 4 * th + 2, 4 * tw + 2, c)).astype(dtype)
+    v = np.empty((36, n * th * tw, c), dtype)
+    winograd_fused.run(winograd_fused.input_transform, xpad, th, tw, v, threads=2)
+    expected = winograd.input_transform(xpad, 4, th, tw)
+    np.testing.assert_allclose(v, expected, rtol=0, atol=tol * np.abs(expected).max())
+
+    m = rng.standard_normal((36, n * th * tw, k)).astype(dtype)
+    y = np.empty((n, 4 * th, 4 * tw, k), dtype)
+    winograd_fused.run(winograd_fused.output_transform, m, y, threads=2)
+    expected = winograd.output_transform(m, 4, n, th, tw)
+    np.testing.assert_allclose(y, expected, rtol=0, atol=tol * np.abs(expected).max())
+
+    dm = np.empty((36, n * th * tw, k), dtype)
+    winograd_fused.run(winograd_fused.output_grad_transform, y, dm, threads=2)
+    expected = winograd.output_grad_transform(y, 4)
+    np.testing.assert_allclose(dm, expected, rtol=0, atol=tol * np.abs(expected).max())
+    assert v.dtype == y.dtype == dm.dtype == dtype
+
+
+def test_output_grad_transform_is_the_adjoint_of_the_output_transform():
+    """<A^T M A, dY> = <M, A dY A^T> for every M and dY: the defining property of the adjoint."""
+    rng = np.random.default_rng(3)
+    n, th, tw, k = 2, 3, 2, 5
+    m = rng.standard_normal((36, n * th * tw, k))
+    dy = rng.standard_normal((n, 4 * th, 4 * tw, k))
+    for transform, grad in ((lambda a: winograd.output_transform(a, 4, n, th, tw),
+                             lambda b: winograd.output_grad_transform(b, 4)),
+                            (lambda a: _fused_output(a, n, th, tw), _fused_grad)):
+        assert np.isclose(np.vdot(transform(m), dy), np.vdot(m, grad(dy)), rtol=1e-12)
+
+
+def _fused_output(m, n, th, tw):
+    y = np.empty((n, 4 * th, 4 * tw, m.shape[2]))
+    winograd_fused.run(winograd_fused.output_transform, m, y, threads=1)
+    return y
+
+
+def _fused_grad(dy):
+    n, hh, ww, k = dy.shape
+    dm = np.empty((36, n * (hh // 4) * (ww // 4), k))
+    winograd_fused.run(winograd_fused.output_grad_transform, dy, dm, threads=1)
+    return dm
+
+
+PADS = {"same": (1, 1, 1, 1), "valid": (0, 0, 0, 0), "uneven": (0, 2, 1, 0)}
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 1 << 30], ids=["one-image-chunks", "one-chunk"])
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("m", [2, 4])
+@pytest.mark.parametrize("pad_name", sorted(PADS))
+def test_weight_grad_equals_reference(pad_name, m, fused, chunk_bytes, monkeypatch):
+    monkeypatch.setattr(winograd, "FUSED", fused)
+    monkeypatch.setattr(winograd, "CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(m + len(pad_name))
+    x, w = rng.standard_normal((3, 7, 9, 5)), rng.standard_normal((3, 3, 5, 6))  # 7x9: cropped tiles
+    top, bottom, left, right = PADS[pad_name]
+    pads = ((top, bottom), (left, right))
+    y, transformed = winograd.conv2d_3x3(x, w, PADS[pad_name], m=m, keep_transform=True)
+    expected_y, xp = reference.conv_forward(x, w, pads, (1, 1), (1, 1))
+    np.testing.assert_allclose(y, expected_y, rtol=0, atol=1e-10 * np.abs(expected_y).max())
+    assert len(transformed.chunks) == (3 if chunk_bytes == 1 else 1)
+    dy = rng.standard_normal(y.shape)
+    dw = winograd.weight_grad(transformed, dy)
+    expected = reference.conv_weight_grad(xp, dy, w.shape, pads, (1, 1), (1, 1))
+    np.testing.assert_allclose(dw, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+
+
+def test_fused_and_gemm_form_give_the_same_convolution(monkeypatch):
+    rng = np.random.default_rng(11)
+    x, w = rng.standard_normal((4, 13, 10, 16)), rng.standard_normal((3, 3, 16, 24))
+    results = []
+    for fused in (True, False):
+        monkeypatch.setattr(winograd, "FUSED", fused)
+        y = winograd.conv2d_3x3(x, w, (1, 1, 1, 1), m=4)
+        dx = winograd.conv2d_3x3_backward_input(y, w, (1, 1, 1, 1), m=4)
+        results.append((y, dx))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-10 * np.abs(b).max())
+
+
+@pytest.mark.parametrize("for_backward", [True, False])
+def test_conv2d_forward_keeps_the_transform_only_for_training(for_backward):
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal((2, 8, 8, 16)), rng.standard_normal((3, 3, 16, 16)), rng.standard_normal(16)
+    y, cache = conv_ops.conv2d_forward(x, w, b, (1, 1), "same", for_backward=for_backward)
+    saved = cache[1]
+    assert isinstance(saved, winograd.Transformed) == for_backward
+    dy = rng.standard_normal(y.shape)
+    dx, dw, db = conv_ops.conv2d_backward(dy, cache)  # a backward after inference still works
+    with config.use_implementation("reference"):
+        y_ref, cache_ref = conv_ops.conv2d_forward(x, w, b, (1, 1), "same")
+        expected = (y_ref,) + conv_ops.conv2d_backward(dy, cache_ref)
+    for name, got, want in zip(("y", "dx", "dw", "db"), (y, dx, dw, db), expected):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-10 * np.abs(want).max(), err_msg=name)
+
+
+def test_layer_keeps_less_in_inference():
+    from faltung.layers import Conv2D
+    layer = Conv2D(16, 3, padding="same")
+    x = np.random.default_rng(0).standard_normal((2, 8, 8, 16)).astype(np.float32)
+    layer.forward(x, training=True)
+    assert isinstance(layer.cache[0][1], winograd.Transformed)
+    layer.forward(x, training=False)
+    assert layer.cache[0][1] is x
+
+
+def test_fused_kernels_use_the_blas_thread_setting(monkeypatch):
+    seen = []
+    original = winograd_fused.run
+
+    def recording(kernel, *args, threads=1):
+        seen.append(threads)
+        original(kernel, *args, threads=threads)
+
+    monkeypatch.setattr(winograd_fused, "run", recording)
+    x = np.random.default_rng(0).standard_normal((2, 8, 8, 16)).astype(np.float32)
+    w = np.random.default_rng(1).standard_normal((3, 3, 16, 16)).astype(np.float32)
+    with threads.num_threads(1):
+        one = winograd.conv2d_3x3(x, w, (1, 1, 1, 1), m=4)
+    assert seen and set(seen) == {1}
+    seen.clear()
+    with threads.num_threads(2):
+        two = winograd.conv2d_3x3(x, w, (1, 1, 1, 1), m=4)
+    assert set(seen) == {2}
+    np.testing.assert_allclose(one, two, rtol=1e-5, atol=1e-5)
+
+
+def test_same_input_gives_bitwise_the_same_output():
+    x = np.random.default_rng(0).standard_normal((8, 16, 16, 32)).astype(np.float32)
+    w = np.random.default_rng(1).standard_normal((3, 3, 32, 32)).astype(np.float32)
+    first, transformed = winograd.conv2d_3x3(x, w, (1, 1, 1, 1), m=4, keep_transform=True)
+    second, _ = winograd.conv2d_3x3(x, w, (1, 1, 1, 1), m=4, keep_transform=True)
+    assert np.array_equal(first, second)
+    dy = np.ones_like(first)
+    assert np.array_equal(winograd.weight_grad(transformed, dy), winograd.weight_grad(transformed, dy))
+
+
+def test_concurrent_callers_get_correct_results():
+    """Numba's workqueue layer cannot run two kernels at once; the lock in ``run`` serialises
+    callers from several threads (a web server serving predictions, say)."""
+    rng = np.random.default_rng(4)
+    w = rng.standard_normal((3, 3, 16, 16))
+    inputs = [rng.standard_normal((2, 12, 12, 16)) for _ in range(4)]
+    expected = [reference.conv_forward(x, w, ((1, 1), (1, 1)), (1, 1), (1, 1))[0] for x in inputs]
+    results, errors = [None] * len(inputs), []
+
+    def work(i):
+        try:
+            for _ in range(5):
+                results[i] = winograd.conv2d_3x3(inputs[i], w, (1, 1, 1, 1), m=4)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(len(inputs))]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert not errors
+    for got, want in zip(results, expected):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-10 * np.abs(want).max())
