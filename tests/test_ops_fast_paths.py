@@ -98,3 +98,43 @@ def test_first_conv_of_a_model_skips_dx_but_not_the_weight_gradients():
         np.testing.assert_allclose(a, b, rtol=1e-12)
     second.forward(first.forward(x))
     assert second.backward(np.ones((2, 2, 2, 3))).shape == (2, 4, 4, 4)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 5])
+@pytest.mark.parametrize("strides, dilation", [((1, 1), (1, 1)), ((2, 3), (1, 1)), ((1, 2), (2, 1))])
+def test_im2col_few_channel_layout_equals_the_row_layout(channels, strides, dilation, monkeypatch):
+    from faltung.ops import im2col as im2col_ops
+    xp = np.random.default_rng(channels).standard_normal((2, 11, 10, channels))
+    kernel = (3, 2)
+    out_hw = im2col_ops.output_hw(xp.shape[1:3], kernel, strides, ((0, 0), (0, 0)), dilation)
+    results = []
+    for few in (0, 8):  # 0: always rows; 8: always one kernel offset at a time
+        monkeypatch.setattr(im2col_ops, "FEW_CHANNELS", few)
+        results.append(im2col_ops.im2col(xp, kernel, out_hw, strides, dilation))
+    rows, offsets = results
+    assert rows.flags.c_contiguous and offsets.flags.f_contiguous
+    assert np.array_equal(rows, offsets)
+
+
+@pytest.mark.parametrize("kernel, channels, chunk_bytes", [
+    ((1, 1), (4, 5), 1 << 30),    # pointwise: one matmul
+    ((3, 3), (16, 16), 1 << 30),  # Winograd, ReLU in the fused output transform
+    ((3, 3), (16, 16), 1),        # Winograd in one-image chunks
+    ((5, 3), (3, 4), 1 << 30),    # im2col kept whole
+    ((5, 3), (3, 4), 1),          # im2col in chunks
+])
+def test_conv2d_forward_fuses_bias_and_relu_like_the_reference(kernel, channels, chunk_bytes, monkeypatch):
+    monkeypatch.setattr(conv_ops, "CHUNK_BYTES", chunk_bytes)
+    from faltung.ops import winograd
+    monkeypatch.setattr(winograd, "CHUNK_BYTES", chunk_bytes)
+    c, f = channels
+    rng = np.random.default_rng(c * f)
+    x, w, b = rng.standard_normal((3, 9, 7, c)), rng.standard_normal(kernel + (c, f)), rng.standard_normal(f)
+    padding = "valid" if kernel == (1, 1) else "same"
+    y, _ = conv_ops.conv2d_forward(x, w, b, (1, 1), padding, relu=True)
+    linear, _ = conv_ops.conv2d_forward(x, w, b, (1, 1), padding)
+    with config.use_implementation("reference"):
+        expected, _ = conv_ops.conv2d_forward(x, w, b, (1, 1), padding, relu=True)
+    assert (y >= 0).all() and (linear < 0).any()
+    np.testing.assert_allclose(y, np.maximum(linear, 0), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(y, expected, rtol=0, atol=1e-10 * np.abs(expected).max())

@@ -32,9 +32,16 @@ def _run(kind, x, pool, strides, padding, dy_seed=1):
     return y, backward(dy, cache), dy
 
 
+@pytest.fixture(params=[True, False], ids=["fused", "numpy"])
+def fused(request, monkeypatch):
+    """Run a test on max pooling's Numba kernels and on its NumPy fast path."""
+    monkeypatch.setattr(pool_ops, "FUSED", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @pytest.mark.parametrize("x_shape, pool, strides, padding", POOL_CASES)
-def test_fast_path_equals_reference(kind, x_shape, pool, strides, padding):
+def test_fast_path_equals_reference(kind, x_shape, pool, strides, padding, fused):
     x = _random(x_shape, 3)
     y, dx, _ = _run(kind, x, pool, strides, padding)
     with config.use_implementation("reference"):
@@ -94,7 +101,7 @@ def test_plain_avg_pool_matches_pytorch_count_include_pad_false():
 
 
 @pytest.mark.parametrize("implementation", ["fast", "reference"])
-def test_max_gradient_goes_to_the_first_maximum_only(implementation):
+def test_max_gradient_goes_to_the_first_maximum_only(implementation, fused):
     # after a ReLU whole windows are 0: the gradient must not be copied to every tied cell
     x = np.zeros((1, 4, 4, 1))
     x[0, 2, 3, 0] = x[0, 3, 2, 0] = 5.0  # two equal maxima in the bottom-right window
@@ -119,7 +126,7 @@ def test_avg_gradient_is_spread_evenly_over_real_cells(implementation):
 
 @pytest.mark.parametrize("implementation", ["fast", "reference"])
 @pytest.mark.parametrize("kind", ["max", "avg"])
-def test_float32_in_float32_out(implementation, kind):
+def test_float32_in_float32_out(implementation, kind, fused):
     x = _random((2, 7, 6, 3), 1).astype(np.float32)
     with config.use_implementation(implementation):
         for pool, strides, padding in (((2, 2), (2, 2), "valid"), ((3, 3), (2, 2), "same")):
@@ -132,3 +139,16 @@ def test_pool_errors_name_the_op():
         pool_ops.max_pool2d_forward(np.zeros((4, 4, 3)))
     with pytest.raises(ValueError, match=r"avg_pool2d: expected an input of at least the pool size"):
         pool_ops.avg_pool2d_forward(np.zeros((1, 1, 4, 3)), (2, 2))
+
+
+def test_fused_max_pool_takes_the_numba_kernels(monkeypatch):
+    from faltung.ops import pool_fused
+    calls = []
+    original = pool_fused.max_forward
+    monkeypatch.setattr(pool_fused, "max_forward", lambda *args: calls.append(1) or original(*args))
+    x = _random((2, 4, 4, 3), 0).astype(np.float32)
+    y, cache = pool_ops.max_pool2d_forward(x, (2, 2), (2, 2), "valid")
+    assert calls and cache[0] == "fused" and cache[1].dtype == np.uint8
+    with config.use_implementation("reference"):
+        y_ref, _ = pool_ops.max_pool2d_forward(x, (2, 2), (2, 2), "valid")
+    assert np.array_equal(y, y_ref)

@@ -11,7 +11,7 @@ import pytest
 
 from faltung import config
 from faltung.ops import conv as conv_ops
-from faltung.ops import reference, threads, winograd, winograd_fused
+from faltung.ops import jit, reference, threads, winograd, winograd_fused
 
 SHAPES = [(1, 6, 6, 1, 1), (2, 7, 5, 3, 4), (3, 14, 14, 17, 9), (2, 4, 9, 16, 32)]  # N, H, W, C, K
 
@@ -23,26 +23,39 @@ def _tiles(h, w):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", SHAPES)
 def test_fused_transforms_equal_the_gemm_form(shape, dtype):
+    """The fused kernels read the padding and the whole-tile overhang as zeros and crop, add the
+    bias and apply ReLU in passing; the GEMM form pads, transforms, crops, adds, clips."""
     n, h, w, c, k = shape
+    top, left = 1, 2
     th, tw = _tiles(h, w)
     rng = np.random.default_rng(sum(shape))
     tol = 1e-12 if dtype == np.float64 else 2e-6
 
-    xpad = rng.standard_normal((n, 4 * th + 2, 4 * tw + 2, c)).astype(dtype)
+    x = rng.standard_normal((n, h, w, c)).astype(dtype)
+    xpad = np.zeros((n, 4 * th + 2, 4 * tw + 2, c), dtype)
+    rows, cols = min(h, 4 * th + 2 - top), min(w, 4 * tw + 2 - left)
+    xpad[:, top:top + rows, left:left + cols] = x[:, :rows, :cols]
     v = np.empty((36, n * th * tw, c), dtype)
-    winograd_fused.run(winograd_fused.input_transform, xpad, th, tw, v, threads=2)
+    jit.run(winograd_fused.input_transform, x, top, left, th, tw, v, num_threads=2)
     expected = winograd.input_transform(xpad, 4, th, tw)
     np.testing.assert_allclose(v, expected, rtol=0, atol=tol * np.abs(expected).max())
 
     m = rng.standard_normal((36, n * th * tw, k)).astype(dtype)
-    y = np.empty((n, 4 * th, 4 * tw, k), dtype)
-    winograd_fused.run(winograd_fused.output_transform, m, y, threads=2)
-    expected = winograd.output_transform(m, 4, n, th, tw)
-    np.testing.assert_allclose(y, expected, rtol=0, atol=tol * np.abs(expected).max())
+    bias = rng.standard_normal(k).astype(dtype)
+    h_out, w_out = 4 * th - 1 if th > 1 else 4, 4 * tw - 3 if tw > 1 else 4  # tiles hang over
+    for relu in (False, True):
+        y = np.empty((n, h_out, w_out, k), dtype)
+        jit.run(winograd_fused.output_transform, m, th, tw, bias, relu, y, num_threads=2)
+        expected = winograd.output_transform(m, 4, n, th, tw)[:, :h_out, :w_out] + bias
+        expected = np.maximum(expected, 0) if relu else expected
+        np.testing.assert_allclose(y, expected, rtol=0, atol=tol * np.abs(expected).max())
 
+    dy = rng.standard_normal((n, h_out, w_out, k)).astype(dtype)
     dm = np.empty((36, n * th * tw, k), dtype)
-    winograd_fused.run(winograd_fused.output_grad_transform, y, dm, threads=2)
-    expected = winograd.output_grad_transform(y, 4)
+    jit.run(winograd_fused.output_grad_transform, dy, th, tw, dm, num_threads=2)
+    padded = np.zeros((n, 4 * th, 4 * tw, k), dtype)
+    padded[:, :h_out, :w_out] = dy
+    expected = winograd.output_grad_transform(padded, 4)
     np.testing.assert_allclose(dm, expected, rtol=0, atol=tol * np.abs(expected).max())
     assert v.dtype == y.dtype == dm.dtype == dtype
 
@@ -61,14 +74,14 @@ def test_output_grad_transform_is_the_adjoint_of_the_output_transform():
 
 def _fused_output(m, n, th, tw):
     y = np.empty((n, 4 * th, 4 * tw, m.shape[2]))
-    winograd_fused.run(winograd_fused.output_transform, m, y, threads=1)
+    jit.run(winograd_fused.output_transform, m, th, tw, np.zeros(m.shape[2]), False, y, num_threads=1)
     return y
 
 
 def _fused_grad(dy):
     n, hh, ww, k = dy.shape
     dm = np.empty((36, n * (hh // 4) * (ww // 4), k))
-    winograd_fused.run(winograd_fused.output_grad_transform, dy, dm, threads=1)
+    jit.run(winograd_fused.output_grad_transform, dy, hh // 4, ww // 4, dm, num_threads=1)
     return dm
 
 
@@ -137,13 +150,13 @@ def test_layer_keeps_less_in_inference():
 
 def test_fused_kernels_use_the_blas_thread_setting(monkeypatch):
     seen = []
-    original = winograd_fused.run
+    original = jit.numba.set_num_threads
 
-    def recording(kernel, *args, threads=1):
-        seen.append(threads)
-        original(kernel, *args, threads=threads)
+    def recording(count):
+        seen.append(count)
+        original(count)
 
-    monkeypatch.setattr(winograd_fused, "run", recording)
+    monkeypatch.setattr(jit.numba, "set_num_threads", recording)
     x = np.random.default_rng(0).standard_normal((2, 8, 8, 16)).astype(np.float32)
     w = np.random.default_rng(1).standard_normal((3, 3, 16, 16)).astype(np.float32)
     with threads.num_threads(1):
@@ -167,7 +180,7 @@ def test_same_input_gives_bitwise_the_same_output():
 
 
 def test_concurrent_callers_get_correct_results():
-    """Numba's workqueue layer cannot run two kernels at once; the lock in ``run`` serialises
+    """Numba's workqueue layer cannot run two kernels at once; the lock in ``jit.run`` serialises
     callers from several threads (a web server serving predictions, say)."""
     rng = np.random.default_rng(4)
     w = rng.standard_normal((3, 3, 16, 16))

@@ -82,11 +82,11 @@ class _Conv(Layer):
         self.check_input(x, 4, channels=self._in_channels())
         self._spatial_output(x.shape[1:3])
         self.cache = None  # let go of the last call's buffers, so the ops may reuse them
-        z, op_cache = self._linear_forward(x, training)
         activation = self.activation
-        if isinstance(activation, activations.ReLU):
-            y = np.maximum(z, 0, out=z)  # fused: ReLU in place on the fresh conv output
-            z = None
+        relu = isinstance(activation, activations.ReLU)
+        z, op_cache = self._linear_forward(x, training, relu)
+        if relu:  # fused: the op applied max(0, .) in its last pass over the output
+            y, z = z, None
         elif isinstance(activation, activations.Linear):
             y = z
         else:
@@ -160,9 +160,9 @@ class Conv2D(_Conv):
         config["groups"] = 1
         return config
 
-    def _linear_forward(self, x, training):
+    def _linear_forward(self, x, training, relu):
         return conv_ops.conv2d_forward(x, self.kernel, self.bias, self.strides, self.padding,
-                                       self.dilation_rate, self._workspace, for_backward=training)
+                                       self.dilation_rate, self._workspace, for_backward=training, relu=relu)
 
     def _linear_backward(self, dz, op_cache, need_dx=True):
         return conv_ops.conv2d_backward(dz, op_cache, need_dx)
@@ -202,9 +202,10 @@ class Conv2DTranspose(_Conv):
                                                    self.padding, output_padding,
                                                    (self.dilation_rate[axis],))[0]
 
-    def _linear_forward(self, x, training):
-        return conv_ops.conv2d_transpose_forward(x, self.kernel, self.bias, self.strides, self.padding,
-                                                 self.output_padding, self.dilation_rate, self._workspace)
+    def _linear_forward(self, x, training, relu):
+        z, cache = conv_ops.conv2d_transpose_forward(x, self.kernel, self.bias, self.strides, self.padding,
+                                                     self.output_padding, self.dilation_rate, self._workspace)
+        return (np.maximum(z, 0, out=z) if relu else z), cache
 
     def _linear_backward(self, dz, op_cache, need_dx=True):
         return conv_ops.conv2d_transpose_backward(dz, op_cache, need_dx)

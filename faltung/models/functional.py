@@ -49,6 +49,8 @@ class Model(TrainingMixin):
         if duplicates:
             raise ValueError(f"{self.name}: expected unique layer names, got duplicates {duplicates}")
         self._node_caches = {}
+        # the index of the last compute node that reads each node's output (to free it in inference)
+        self._last_use = {p.id: index for index, node in enumerate(self._compute_nodes) for p in node.parents}
         self.built = True
 
     @property
@@ -134,15 +136,27 @@ class Model(TrainingMixin):
 
     # ---- forward and backward over the graph --------------------------------------------
     def _forward(self, xs, training=False, keep_caches=False):
-        """Run the graph on a list of input arrays; returns the list of output arrays."""
+        """Run the graph on a list of input arrays; returns the list of output arrays.
+
+        ``keep_caches=False`` (inference, no backward follows): each layer's cache and each
+        intermediate output are let go as soon as nothing reads them any more, so the peak
+        memory is about the largest layer's input and output, not every activation at once.
+        """
         values = {t.node.id: x for t, x in zip(self.inputs, xs)}
+        output_ids = {t.node.id for t in self.outputs}
         self._node_caches = {}
-        for node in self._compute_nodes:
+        for index, node in enumerate(self._compute_nodes):
             args = [values[p.id] for p in node.parents]
             y = node.layer.forward(args if node.multi_input else args[0], training=training)
+            values[node.id] = y
             if keep_caches:
                 self._node_caches[node.id] = node.layer.cache
-            values[node.id] = y
+                continue
+            node.layer.cache = None
+            for parent in node.parents:
+                if self._last_use[parent.id] == index and parent.id not in output_ids:
+                    values.pop(parent.id, None)
+            del args
         return [values[t.node.id] for t in self.outputs]
 
     def _backward(self, output_grads, fused_outputs=()):

@@ -45,7 +45,7 @@ WINOGRAD_FORWARD = True
 #: an im2col matrix larger than this is built a batch chunk of about this size at a time
 #: (forward and dW), so it stays in the 32 MiB L3 cache and is never kept whole; smaller
 #: problems also compute dX in one batched matmul
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 16 << 20
 
 
 # ---- the fast kernels: im2col + GEMM ------------------------------------------------------
@@ -87,8 +87,10 @@ def _winograd_pads(x, w, pads, strides, dilation):
     return flat if all(0 <= p <= 2 for p in flat) else None
 
 
-def conv_forward(x, w, pads, strides, dilation, workspace=None, for_backward=True, key="cols"):
-    """``Y = cols(X) @ W`` with ``cols: (N*OH*OW, kh*kw*C)``. Returns ``(y, saved)``; ``saved`` feeds dW.
+def conv_forward(x, w, pads, strides, dilation, workspace=None, for_backward=True, bias=None, relu=False,
+                 key="cols"):
+    """``Y = cols(X) @ W (+ bias)``, max(0, Y) if ``relu``, with ``cols: (N*OH*OW, kh*kw*C)``.
+    Returns ``(y, saved)``; ``saved`` feeds dW.
 
     ``saved`` is cols itself while it is at most CHUNK_BYTES; above, cols is built and multiplied
     a batch chunk at a time (the chunk stays in the cache) and ``saved`` is x: dW then cuts the
@@ -100,28 +102,40 @@ def conv_forward(x, w, pads, strides, dilation, workspace=None, for_backward=Tru
     kh, kw, c, f = w.shape
     winograd_pads = _winograd_pads(x, w, pads, strides, dilation) if WINOGRAD_FORWARD else None
     if winograd_pads is not None:
-        if not for_backward:
-            return winograd.conv2d_3x3(x, w, winograd_pads, m=WINOGRAD_TILE), x
-        return winograd.conv2d_3x3(x, w, winograd_pads, m=WINOGRAD_TILE, keep_transform=True)
+        result = winograd.conv2d_3x3(x, w, winograd_pads, m=WINOGRAD_TILE, keep_transform=for_backward,
+                                     bias=bias, relu=relu)
+        return result if for_backward else (result, x)
     n, w2 = x.shape[0], w.reshape(kh * kw * c, f)
     if _is_pointwise((kh, kw), strides, pads):
-        return (x.reshape(-1, c) @ w2).reshape(x.shape[:3] + (f,)), x.reshape(-1, c)
+        y = (x.reshape(-1, c) @ w2).reshape(x.shape[:3] + (f,))
+        return _bias_relu(y, bias, relu), x.reshape(-1, c)
     out_hw = output_hw(x.shape[1:3], (kh, kw), strides, pads, dilation)
     per_image = out_hw[0] * out_hw[1] * kh * kw * c * x.itemsize
     if n * per_image <= CHUNK_BYTES:
         buffer = _scratch(workspace, key, n * out_hw[0] * out_hw[1] * kh * kw * c, x.dtype)
         cols = im2col(pad(x, pads), (kh, kw), out_hw, strides, dilation, out=buffer)
         _lend(workspace, key, cols)
-        return (cols @ w2).reshape(n, out_hw[0], out_hw[1], f), cols
+        return _bias_relu((cols @ w2).reshape(n, out_hw[0], out_hw[1], f), bias, relu), cols
     y = np.empty((n, out_hw[0], out_hw[1], f), dtype=np.result_type(x, w))
     step = max(1, CHUNK_BYTES // per_image)
-    buffer = np.empty(step * per_image // x.itemsize, dtype=x.dtype)
+    size = min(n, step) * per_image // x.itemsize
+    buffer = _scratch(workspace, key + "_chunk", size, x.dtype)  # free again when this call returns
+    buffer = np.empty(size, dtype=x.dtype) if buffer is None else buffer
     for start in range(0, n, step):
         stop = min(n, start + step)
         cols = im2col(pad(x[start:stop], pads), (kh, kw), out_hw, strides, dilation,
                       out=buffer[:(stop - start) * per_image // x.itemsize])
-        np.matmul(cols, w2, out=y[start:stop].reshape(-1, f))
+        _bias_relu(np.matmul(cols, w2, out=y[start:stop].reshape(-1, f)), bias, relu)  # while in cache
     return y, x
+
+
+def _bias_relu(y, bias, relu):
+    """``y += bias`` and ``y = max(0, y)``, in place on a fresh GEMM output."""
+    if bias is not None:
+        y += bias
+    if relu:
+        np.maximum(y, 0, out=y)
+    return y
 
 
 def conv_weight_grad(cols, dy, w_shape, pads, strides, dilation):
@@ -222,11 +236,13 @@ def conv2d_transpose_output_hw(in_hw, kernel_hw, strides, padding, output_paddin
 
 # ---- public ops: convolution ---------------------------------------------------------------
 def conv2d_forward(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1), workspace=None,
-                   for_backward=True):
+                   for_backward=True, relu=False):
     """``y = xcorr(x, w) + b`` (formula 2.4). x: (N, H, W, C), w: (kh, kw, C, F), b: (F,) -> y: (N, OH, OW, F).
 
     ``workspace``: an optional dict the caller keeps between calls, to reuse scratch buffers from.
     ``for_backward=False`` (inference) keeps less for a backward (which still works, slower).
+    ``relu=True`` returns max(0, y), fused into the kernel's last pass (the caller's ReLU backward
+    needs only that output).
     """
     _check_operands("conv2d", x, w, channel_axis=2)
     strides, dilation = tuple(strides), tuple(dilation_rate)
@@ -236,9 +252,7 @@ def conv2d_forward(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=
         raise ValueError(f"conv2d: expected an input of at least the (dilated) kernel size "
                          f"{w.shape[:2]} with padding {padding!r}, got input of shape {x.shape}")
     kernels = _kernels()
-    y, saved = kernels.conv_forward(x, w, pads, strides, dilation, workspace, for_backward)
-    if b is not None:
-        y += b  # in place on the fresh GEMM output
+    y, saved = kernels.conv_forward(x, w, pads, strides, dilation, workspace, for_backward, b, relu)
     cache = (kernels, saved, w, x.shape, pads, strides, dilation, b is not None, workspace)
     return y, cache
 

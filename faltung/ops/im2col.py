@@ -80,16 +80,33 @@ def windows(xp, kernel_hw, out_hw, strides, dilation):
     return as_strided(xp, shape, view_strides, writeable=False)
 
 
+#: at most this many channels: im2col copies one kernel offset at a time (see ``im2col``)
+FEW_CHANNELS = 4
+
+
 def im2col(xp, kernel_hw, out_hw, strides, dilation, out=None):
     """The windows of the padded input as rows: ``(N*OH*OW, kh*kw*C)``, columns ordered (kh, kw, C).
 
     This column order matches ``w.reshape(kh*kw*C, F)`` for a kernel ``w: (kh, kw, C, F)``.
     One copy of the strided window view; ``out`` (any array of that size) is reused if given.
+
+    With few channels (a first layer on 1 or 3 channels) each window row is only C numbers long
+    and that copy crawls; then the matrix is built column block by column block instead, one
+    kernel offset (i, j) at a time (``offset_slice``: a plain strided slab per offset), laid out
+    as its transpose ``(kh*kw*C, N*OH*OW)``; the ``(N*OH*OW, kh*kw*C)`` view of it returned is
+    Fortran-ordered, which BLAS takes as it is.
     """
     view = windows(xp, kernel_hw, out_hw, strides, dilation)
+    n, oh, ow, kh, kw, c = view.shape
+    if c <= FEW_CHANNELS:
+        shape = (kh, kw, c, n, oh, ow)
+        cols = np.empty(shape, dtype=xp.dtype) if out is None else out.reshape(shape)
+        for i in range(kh):
+            for j in range(kw):
+                cols[i, j] = offset_slice(xp, i, j, out_hw, strides, dilation).transpose(3, 0, 1, 2)
+        return cols.reshape(kh * kw * c, n * oh * ow).T
     out = np.empty(view.shape, dtype=xp.dtype) if out is None else out.reshape(view.shape)
     np.copyto(out, view)
-    n, oh, ow, kh, kw, c = view.shape
     return out.reshape(n * oh * ow, kh * kw * c)
 
 

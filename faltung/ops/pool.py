@@ -10,8 +10,9 @@ of each window's maximum only (the first one if several are equal, as TensorFlow
 PyTorch do); average pooling spreads it evenly over the window's
 real cells ("same" padding cells are not counted, as in Keras).
 
-The fast path loops over the ``ph*pw`` offsets of the window (a handful), each a strided
-slice of the whole batch (a sum of 4 strided slices beats a ``mean`` over the axes of a
+Max pooling's fast path runs on the one-pass Numba kernels of ``pool_fused`` (``FUSED``); the
+NumPy form below it (and average pooling's fast path) loops over the ``ph*pw`` offsets of the
+window (a handful), each a strided slice of the whole batch (a sum of 4 strided slices beats a ``mean`` over the axes of a
 reshape 3-5x); when windows tile the input exactly, the average-pooling backward is one
 broadcast copy through a reshape. ``reference.py`` holds the loop-per-window versions.
 """
@@ -20,6 +21,9 @@ import numpy as np
 from .. import config
 from . import reference
 from .im2col import crop, offset_slice, output_hw, pad, resolve_padding
+
+#: max pooling on the one-pass kernels of ``pool_fused`` (False: the NumPy offset loop below)
+FUSED = True
 
 
 def _geometry(op, x, pool_size, strides, padding):
@@ -50,6 +54,12 @@ def max_pool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid"):
     if config.implementation() == "reference":
         return reference.max_pool_forward(x, pool, strides, pads), ("reference", x, pool, strides, pads)
     xp = pad(x, pads, -np.inf)  # padding cells never win
+    if FUSED and x.dtype in (np.float32, np.float64) and pool[0] * pool[1] <= 256:
+        from . import jit, pool_fused
+        y = np.empty((x.shape[0],) + out_hw + (x.shape[3],), dtype=x.dtype)
+        arg = np.empty(y.shape, dtype=np.uint8)  # which offset of the window won
+        jit.run(pool_fused.max_forward, xp, pool, strides, y, arg)
+        return y, ("fused", arg, xp.shape, x.shape, pool, strides, pads)
     y = offset_slice(xp, 0, 0, out_hw, strides, (1, 1)).copy()
     for i, j in _offsets(pool)[1:]:
         np.maximum(y, offset_slice(xp, i, j, out_hw, strides, (1, 1)), out=y)
@@ -65,6 +75,13 @@ def max_pool2d_backward(dy, cache):
     if cache[0] == "reference":
         _, x, pool, strides, pads = cache
         return reference.max_pool_backward(dy, x, pool, strides, pads)
+    if cache[0] == "fused":
+        from . import jit, pool_fused
+        _, arg, xp_shape, x_shape, pool, strides, pads = cache
+        tiles = _tiles(pool, strides, pads) and all(n == o * k for n, o, k in zip(xp_shape[1:3], dy.shape[1:3], pool))
+        dxp = (np.empty if tiles else np.zeros)(xp_shape, dtype=dy.dtype)
+        jit.run(pool_fused.max_backward, np.ascontiguousarray(dy), arg, pool, strides, dxp, tiles)
+        return dxp if pads == ((0, 0), (0, 0)) else np.ascontiguousarray(crop(dxp, pads, x_shape[1:3]))
     _, xp, y, x_shape, pool, strides, pads = cache
     dxp = np.zeros(xp.shape, dtype=dy.dtype)
     free = np.ones(y.shape, dtype=bool)  # windows whose maximum has not been found yet

@@ -17,8 +17,9 @@ from .im2col import crop, effective_size, offset_slice, output_hw, pad
 
 
 # ---- convolution --------------------------------------------------------------------
-def conv_forward(x, w, pads, strides, dilation, workspace=None, for_backward=True):
-    """Formula 2.4, one output position at a time. Returns ``(y, x_padded)``.
+def conv_forward(x, w, pads, strides, dilation, workspace=None, for_backward=True, bias=None, relu=False):
+    """Formula 2.4, one output position at a time, then ``+ bias`` and max(0, .) if ``relu``.
+    Returns ``(y, x_padded)``.
 
     (``workspace`` and ``for_backward`` are accepted for the fast kernels' signature and not used.)
     """
@@ -33,6 +34,10 @@ def conv_forward(x, w, pads, strides, dilation, workspace=None, for_backward=Tru
             window = xp[:, p * sh:p * sh + effective_size(kh, dh):dh,
                         q * sw:q * sw + effective_size(kw, dw):dw, :]
             y[:, p, q, :] = np.einsum("nijc,ijcf->nf", window, w)
+    if bias is not None:
+        y += bias
+    if relu:
+        np.maximum(y, 0, out=y)
     return y, xp
 
 

@@ -36,7 +36,6 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import threads
 
 # F(2x2, 3x3): Lavin & Gray 2015, section 4.1.
 _BT_2 = np.array([[1, 0, -1, 0],
@@ -168,15 +167,14 @@ class Transformed(NamedTuple):
 
 
 def _fused(m, dtype):
-    """Run(kernel_name, *args) for the one-pass kernels of ``winograd_fused`` if F(m x m, 3 x 3)
-    runs on them for this dtype (on as many threads as the BLAS), else None."""
+    """``run(kernel_name, *args)`` for the one-pass kernels of ``winograd_fused`` if F(m x m, 3 x 3)
+    runs on them for this dtype, else None."""
     if not FUSED or m != 4 or dtype not in (np.float32, np.float64):
         return None
-    from . import winograd_fused
-    count = threads.get_num_threads_fast()
+    from . import jit, winograd_fused
 
     def run(name, *args):
-        winograd_fused.run(getattr(winograd_fused, name), *args, threads=count)
+        jit.run(getattr(winograd_fused, name), *args)
     return run
 
 
@@ -186,13 +184,14 @@ def _chunk_step(n, m, tiles_h, tiles_w, channels, itemsize):
     return max(1, min(n, CHUNK_BYTES // per_image))
 
 
-def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False):
-    """Stride-1 3x3 cross-correlation y[n,h,w,k] = sum_{i,j,c} xp[n,h+i,w+j,c] w[i,j,c,k] (no bias).
+def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=None, relu=False):
+    """Stride-1 3x3 cross-correlation y[n,h,w,k] = sum_{i,j,c} xp[n,h+i,w+j,c] w[i,j,c,k] (+ bias[k]).
 
     x: (N, H, W, C), w: (3, 3, C, K), pads = (top, bottom, left, right) zero padding
     ("same" = (1, 1, 1, 1), "valid" = (0, 0, 0, 0)); returns (N, H+top+bottom-2, W+left+right-2, K),
-    or ``(y, Transformed)`` with ``keep_transform`` (for ``weight_grad``).
-    ``u`` may pass a ready ``filter_transform(w, m)``. The images go in cache-sized chunks.
+    or ``(y, Transformed)`` with ``keep_transform`` (for ``weight_grad``). ``bias`` (K,) is added and
+    ``relu`` applies max(0, .) (in the output transform when fused). ``u`` may pass a ready
+    ``filter_transform(w, m)``. The images go in cache-sized chunks.
     """
     _check(x, w, pads, "winograd conv2d_3x3")
     _matrices(m)
@@ -207,29 +206,39 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False):
     tiles = tiles_h * tiles_w  # per image
     if u is None:
         u = filter_transform(w, m)
-    y = np.empty((n, m * tiles_h, m * tiles_w, k), dtype=x.dtype)
-    kept = []  # (start, stop, V) of every chunk, when keep_transform
     fused = _fused(m, x.dtype)
+    if fused is None:  # whole tiles, cropped at the end
+        y = np.empty((n, m * tiles_h, m * tiles_w, k), dtype=x.dtype)
+    else:  # the fused output transform drops what hangs over the edge
+        x = np.ascontiguousarray(x)
+        y = np.empty((n, h_out, w_out, k), dtype=x.dtype)
+        fused_bias = np.zeros(k, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
+    kept = []  # (start, stop, V) of every chunk, when keep_transform
     step = _chunk_step(n, m, tiles_h, tiles_w, max(c, k), x.itemsize)
     for start in range(0, n, step):
         stop = min(n, start + step)
-        # Pad to whole tiles; the extra bottom/right zeros only feed outputs that are cropped.
-        xpad = np.zeros((stop - start, m * tiles_h + 2, m * tiles_w + 2, c), dtype=x.dtype)
-        xpad[:, top:top + h, left:left + wd] = x[start:stop]
         if fused is None:
+            # Pad to whole tiles; the extra bottom/right zeros only feed outputs that are cropped.
+            xpad = np.zeros((stop - start, m * tiles_h + 2, m * tiles_w + 2, c), dtype=x.dtype)
+            xpad[:, top:top + h, left:left + wd] = x[start:stop]
             v = input_transform(xpad, m, tiles_h, tiles_w)
         else:
             v = np.empty((alpha * alpha, (stop - start) * tiles, c), x.dtype)
-            fused("input_transform", xpad, tiles_h, tiles_w, v)
+            fused("input_transform", x[start:stop], top, left, tiles_h, tiles_w, v)
         if keep_transform:
             kept.append((start, stop, v))
         mprod = _stacked_matmul(v, u)                # alpha^2 GEMMs (P, C) @ (C, K)
         if fused is None:
             output_transform(mprod, m, stop - start, tiles_h, tiles_w, out=y[start:stop])
         else:
-            fused("output_transform", mprod, y[start:stop])
-    if y.shape[1] != h_out or y.shape[2] != w_out:
-        y = np.ascontiguousarray(y[:, :h_out, :w_out])
+            fused("output_transform", mprod, tiles_h, tiles_w, fused_bias, relu, y[start:stop])
+    if fused is None:
+        if y.shape[1] != h_out or y.shape[2] != w_out:
+            y = np.ascontiguousarray(y[:, :h_out, :w_out])
+        if bias is not None:
+            y += bias
+        if relu:
+            np.maximum(y, 0, out=y)
     if keep_transform:
         return y, Transformed(kept, m, (tiles_h, tiles_w))
     return y
@@ -262,11 +271,13 @@ def weight_grad(transformed, dy):
     chunks, m, (tiles_h, tiles_w) = transformed
     _, G, _ = _matrices(m)
     alpha, (n, h_out, w_out, k), c = m + 2, dy.shape, chunks[0][2].shape[2]
-    if (m * tiles_h, m * tiles_w) != (h_out, w_out):  # the cropped outputs get zero gradient
+    fused = _fused(m, dy.dtype)
+    if fused is not None:  # reads dY's whole tiles as zeros beyond its edge
+        dy = np.ascontiguousarray(dy)
+    elif (m * tiles_h, m * tiles_w) != (h_out, w_out):  # the cropped outputs get zero gradient
         padded = np.zeros((n, m * tiles_h, m * tiles_w, k), dtype=dy.dtype)
         padded[:, :h_out, :w_out] = dy
         dy = padded
-    fused = _fused(m, dy.dtype)
 
     du = np.zeros((alpha * alpha, c, k), dtype=dy.dtype)
     product = np.empty((c, k), dtype=dy.dtype)
@@ -275,7 +286,7 @@ def weight_grad(transformed, dy):
             dm = output_grad_transform(dy[start:stop], m)
         else:
             dm = np.empty((alpha * alpha, v.shape[1], k), dy.dtype)
-            fused("output_grad_transform", dy[start:stop], dm)
+            fused("output_grad_transform", dy[start:stop], tiles_h, tiles_w, dm)
         for xi in range(alpha * alpha):
             du[xi] += np.matmul(v[xi].T, dm[xi], out=product)
     gg = np.kron(G, G).astype(dy.dtype)                     # (alpha^2, 9)
