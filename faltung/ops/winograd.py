@@ -210,21 +210,20 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
     if fused is None:  # whole tiles, cropped at the end
         y = np.empty((n, m * tiles_h, m * tiles_w, k), dtype=x.dtype)
     else:  # the fused output transform drops what hangs over the edge
-        x = np.ascontiguousarray(x)
         y = np.empty((n, h_out, w_out, k), dtype=x.dtype)
         fused_bias = np.zeros(k, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
     kept = []  # (start, stop, V) of every chunk, when keep_transform
     step = _chunk_step(n, m, tiles_h, tiles_w, max(c, k), x.itemsize)
     for start in range(0, n, step):
         stop = min(n, start + step)
+        # Pad to whole tiles; the extra bottom/right zeros only feed outputs that are cropped.
+        xpad = np.zeros((stop - start, m * tiles_h + 2, m * tiles_w + 2, c), dtype=x.dtype)
+        xpad[:, top:top + h, left:left + wd] = x[start:stop]
         if fused is None:
-            # Pad to whole tiles; the extra bottom/right zeros only feed outputs that are cropped.
-            xpad = np.zeros((stop - start, m * tiles_h + 2, m * tiles_w + 2, c), dtype=x.dtype)
-            xpad[:, top:top + h, left:left + wd] = x[start:stop]
             v = input_transform(xpad, m, tiles_h, tiles_w)
         else:
             v = np.empty((alpha * alpha, (stop - start) * tiles, c), x.dtype)
-            fused("input_transform", x[start:stop], top, left, tiles_h, tiles_w, v)
+            fused("input_transform", xpad, tiles_h, tiles_w, v)
         if keep_transform:
             kept.append((start, stop, v))
         mprod = _stacked_matmul(v, u)                # alpha^2 GEMMs (P, C) @ (C, K)
@@ -272,9 +271,7 @@ def weight_grad(transformed, dy):
     _, G, _ = _matrices(m)
     alpha, (n, h_out, w_out, k), c = m + 2, dy.shape, chunks[0][2].shape[2]
     fused = _fused(m, dy.dtype)
-    if fused is not None:  # reads dY's whole tiles as zeros beyond its edge
-        dy = np.ascontiguousarray(dy)
-    elif (m * tiles_h, m * tiles_w) != (h_out, w_out):  # the cropped outputs get zero gradient
+    if (m * tiles_h, m * tiles_w) != (h_out, w_out):  # the cropped outputs get zero gradient
         padded = np.zeros((n, m * tiles_h, m * tiles_w, k), dtype=dy.dtype)
         padded[:, :h_out, :w_out] = dy
         dy = padded
@@ -286,7 +283,7 @@ def weight_grad(transformed, dy):
             dm = output_grad_transform(dy[start:stop], m)
         else:
             dm = np.empty((alpha * alpha, v.shape[1], k), dy.dtype)
-            fused("output_grad_transform", dy[start:stop], tiles_h, tiles_w, dm)
+            fused("output_grad_transform", np.ascontiguousarray(dy[start:stop]), dm)
         for xi in range(alpha * alpha):
             du[xi] += np.matmul(v[xi].T, dm[xi], out=product)
     gg = np.kron(G, G).astype(dy.dtype)                     # (alpha^2, 9)

@@ -7,11 +7,10 @@ Here each tile is read once, transformed in registers with the explicit rows of 
 (Lavin & Gray 2015, section 4.2) and written once; the channel loop is innermost and
 contiguous, so it runs in SIMD, and the tiles are shared out over the threads (``prange``).
 
-  ``input_transform(x, top, left, th, tw, v)``           x (N, H, W, C) -> v (36, P, C), zero padding
-                                                        read as zeros, never copied
-  ``output_transform(m, th, tw, bias, relu, y)``        m (36, P, K) -> y (N, H_out, W_out, K), with
-                                                        the bias added and ReLU applied in passing
-  ``output_grad_transform(dy, th, tw, dm)``             dy (N, H_out, W_out, K) -> dm (36, P, K)
+  ``input_transform(xpad, th, tw, v)``            xpad (N, 4*th+2, 4*tw+2, C) -> v (36, P, C)
+  ``output_transform(m, th, tw, bias, relu, y)``   m (36, P, K) -> y (N, H_out, W_out, K): the bias
+                                                  added, ReLU applied, the overhang dropped in passing
+  ``output_grad_transform(dy, dm)``               dy (N, 4*th, 4*tw, K) -> dm (36, P, K)
 
 P = N * th * tw tiles, numbered image by image, row by row; xi = 6*a + b is the position in the
 6x6 transformed tile. The tests check each against the GEMM form in ``winograd.py``.
@@ -71,36 +70,20 @@ def _a(g0, g1, g2, g3):
     return (g0, even + odd, even - odd, even4 + odd4, even4 - odd4, g3)
 
 
-@njit(inline="always")
-def _tile(x, image, row0, col0, rows, cols, d):
-    """d = the rows x cols window of image at (row0, col0), zero where it hangs over x's edges
-    (the convolution's zero padding, and the bottom/right rows that only fill whole tiles)."""
-    _, h, w, channels = x.shape
-    for a in range(rows):
-        for b in range(cols):
-            r, c = row0 + a, col0 + b
-            if 0 <= r < h and 0 <= c < w:
-                for ch in range(channels):
-                    d[a, b, ch] = x[image, r, c, ch]
-            else:
-                for ch in range(channels):
-                    d[a, b, ch] = 0
-
-
 @njit(parallel=True, cache=True)
-def input_transform(x, top, left, tiles_h, tiles_w, v):
-    """V[xi, p, c] = (B^T d B)[xi] for the 6x6 tile d of tile p: tile (t, u) of an image starts at
-    row 4t - top, column 4u - left of x (N, H, W, C); tiles overlap by 2."""
-    n, _, _, channels = x.shape
+def input_transform(xpad, tiles_h, tiles_w, v):
+    """V[xi, p, c] = (B^T d B)[xi] for the 6x6 tile d of tile p (tiles overlap by 2, stride 4)."""
+    n, _, _, channels = xpad.shape
     per_image = tiles_h * tiles_w
     for p in prange(n * per_image):
         image, rest = p // per_image, p % per_image
-        d = np.empty((6, 6, channels), dtype=x.dtype)
-        _tile(x, image, 4 * (rest // tiles_w) - top, 4 * (rest % tiles_w) - left, 6, 6, d)
-        t = np.empty((6, 6, channels), dtype=x.dtype)
+        top, left = 4 * (rest // tiles_w), 4 * (rest % tiles_w)
+        t = np.empty((6, 6, channels), dtype=xpad.dtype)
         for b in range(6):  # t = B^T d, column by column
             for c in range(channels):
-                r = _bt(d[0, b, c], d[1, b, c], d[2, b, c], d[3, b, c], d[4, b, c], d[5, b, c])
+                r = _bt(xpad[image, top, left + b, c], xpad[image, top + 1, left + b, c],
+                        xpad[image, top + 2, left + b, c], xpad[image, top + 3, left + b, c],
+                        xpad[image, top + 4, left + b, c], xpad[image, top + 5, left + b, c])
                 for i in range(6):
                     t[i, b, c] = r[i]
         for i in range(6):  # V = t B, row by row
@@ -115,45 +98,50 @@ def output_transform(m, tiles_h, tiles_w, bias, relu, y):
     """y[image, 4t + r, 4u + s, k] = (A^T M A)[r, s] + bias[k] for the 6x6 tile M[:, p, k] of tile
     p = (image, t, u), then max(0, .) if ``relu``; the part of a tile beyond y's edge is dropped."""
     n, h, w, channels = y.shape
-    per_image = tiles_h * tiles_w
     zero = y.dtype.type(0)
-    for p in prange(n * per_image):
-        image, rest = p // per_image, p % per_image
-        top, left = 4 * (rest // tiles_w), 4 * (rest % tiles_w)
+    for row in prange(n * tiles_h):  # one row of tiles of one image per task
+        image, t_row = row // tiles_h, row % tiles_h
         t = np.empty((4, 6, channels), dtype=m.dtype)
-        for b in range(6):  # t = A^T M
-            for k in range(channels):
-                r = _at(m[b, p, k], m[6 + b, p, k], m[12 + b, p, k],
-                        m[18 + b, p, k], m[24 + b, p, k], m[30 + b, p, k])
-                for i in range(4):
-                    t[i, b, k] = r[i]
         out = np.empty((4, 4, channels), dtype=m.dtype)
-        for i in range(4):  # t A, plus bias
-            for k in range(channels):
-                r = _at(t[i, 0, k], t[i, 1, k], t[i, 2, k], t[i, 3, k], t[i, 4, k], t[i, 5, k])
-                for j in range(4):
-                    out[i, j, k] = r[j] + bias[k]
-        for i in range(min(4, h - top)):
-            for j in range(min(4, w - left)):
+        top = 4 * t_row
+        for t_col in range(tiles_w):
+            p, left = row * tiles_w + t_col, 4 * t_col
+            for b in range(6):  # t = A^T M
                 for k in range(channels):
-                    value = out[i, j, k]
-                    y[image, top + i, left + j, k] = zero if relu and value < zero else value
+                    r = _at(m[b, p, k], m[6 + b, p, k], m[12 + b, p, k],
+                            m[18 + b, p, k], m[24 + b, p, k], m[30 + b, p, k])
+                    for i in range(4):
+                        t[i, b, k] = r[i]
+            for i in range(4):  # out = t A + bias
+                for k in range(channels):
+                    r = _at(t[i, 0, k], t[i, 1, k], t[i, 2, k], t[i, 3, k], t[i, 4, k], t[i, 5, k])
+                    for j in range(4):
+                        out[i, j, k] = r[j] + bias[k]
+            if relu:
+                for i in range(4):
+                    for j in range(4):
+                        for k in range(channels):
+                            out[i, j, k] = max(out[i, j, k], zero)
+            for i in range(min(4, h - top)):
+                for j in range(min(4, w - left)):
+                    for k in range(channels):
+                        y[image, top + i, left + j, k] = out[i, j, k]
 
 
 @njit(parallel=True, cache=True)
-def output_grad_transform(dy, tiles_h, tiles_w, dm):
-    """dM[xi, p, k] = (A dY A^T)[xi] for the 4x4 tile of dY (N, H, W, K) of tile p, zero beyond dY's
-    edge (those outputs were dropped): the adjoint of ``output_transform``."""
-    n, _, _, channels = dy.shape
+def output_grad_transform(dy, dm):
+    """dM[xi, p, k] = (A dY A^T)[xi] for the 4x4 tile of dY of tile p (the adjoint of ``output_transform``)."""
+    n, height, width, channels = dy.shape
+    tiles_h, tiles_w = height // 4, width // 4
     per_image = tiles_h * tiles_w
     for p in prange(n * per_image):
         image, rest = p // per_image, p % per_image
-        d = np.empty((4, 4, channels), dtype=dy.dtype)
-        _tile(dy, image, 4 * (rest // tiles_w), 4 * (rest % tiles_w), 4, 4, d)
+        top, left = 4 * (rest // tiles_w), 4 * (rest % tiles_w)
         t = np.empty((6, 4, channels), dtype=dy.dtype)
         for s in range(4):  # t = A dY
             for k in range(channels):
-                r = _a(d[0, s, k], d[1, s, k], d[2, s, k], d[3, s, k])
+                r = _a(dy[image, top, left + s, k], dy[image, top + 1, left + s, k],
+                       dy[image, top + 2, left + s, k], dy[image, top + 3, left + s, k])
                 for a in range(6):
                     t[a, s, k] = r[a]
         for a in range(6):  # dM = t A^T
