@@ -19,11 +19,13 @@ from . import threads
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 _LOCK = threading.Lock()
+#: threads for every kernel (None: as many as the BLAS)
+THREADS = None
 
 
 def run(kernel, *args, num_threads=None):
     """``kernel(*args)`` on ``num_threads`` threads (default: the BLAS's count), one caller at a time."""
-    count = threads.get_num_threads_fast() if num_threads is None else int(num_threads)
+    count = num_threads or THREADS or threads.get_num_threads_fast()
     with _LOCK:
         numba.set_num_threads(max(1, min(count, numba.config.NUMBA_NUM_THREADS)))
         kernel(*args)

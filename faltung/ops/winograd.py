@@ -118,15 +118,19 @@ def input_transform(xpad, m, tiles_h, tiles_w):
 
 
 def _stacked_matmul(a, b, out=None):
-    """``np.matmul(a, b)`` for stacks of matrices, one BLAS call per matrix.
+    """``np.matmul(a, b)`` for stacks of matrices: ``a``: (S, m, k) or one (m, k) for all,
+    ``b``: (S, k, n) -> (S, m, n), into ``out`` if given.
 
-    (NumPy's stacked matmul may fall back to its own non-BLAS loop, 7-100x slower here.)
-    ``a``: (S, m, k) or one (m, k) for all, ``b``: (S, k, n) -> (S, m, n), into ``out`` if given.
+    Two stacks go to NumPy's stacked matmul (one BLAS call per matrix, from C: up to 1.7x faster
+    than a Python loop for the 36 GEMMs of a 256-channel layer). One matrix against a stack is
+    looped here: NumPy would broadcast it into its own non-BLAS loop, 7-100x slower.
     """
     if out is None:
         out = np.empty((b.shape[0], a.shape[-2], b.shape[-1]), dtype=np.result_type(a, b))
+    if a.ndim == 3:
+        return np.matmul(a, b, out=out)
     for i in range(b.shape[0]):
-        np.matmul(a if a.ndim == 2 else a[i], b[i], out=out[i])
+        np.matmul(a, b[i], out=out[i])
     return out
 
 
@@ -277,15 +281,14 @@ def weight_grad(transformed, dy):
         dy = padded
 
     du = np.zeros((alpha * alpha, c, k), dtype=dy.dtype)
-    product = np.empty((c, k), dtype=dy.dtype)
+    product = np.empty((alpha * alpha, c, k), dtype=dy.dtype)
     for start, stop, v in chunks:  # the forward's chunks of images
         if fused is None:
             dm = output_grad_transform(dy[start:stop], m)
         else:
             dm = np.empty((alpha * alpha, v.shape[1], k), dy.dtype)
             fused("output_grad_transform", np.ascontiguousarray(dy[start:stop]), dm)
-        for xi in range(alpha * alpha):
-            du[xi] += np.matmul(v[xi].T, dm[xi], out=product)
+        du += _stacked_matmul(v.transpose(0, 2, 1), dm, out=product)  # V[xi]^T @ dM[xi]
     gg = np.kron(G, G).astype(dy.dtype)                     # (alpha^2, 9)
     return (gg.T @ du.reshape(alpha * alpha, c * k)).reshape(3, 3, c, k)
 
