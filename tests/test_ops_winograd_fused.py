@@ -161,6 +161,11 @@ def test_fused_kernels_use_the_blas_thread_setting(monkeypatch):
         two = winograd.conv2d_3x3(x, w, (1, 1, 1, 1), m=4)
     assert set(seen) == {2}
     np.testing.assert_allclose(one, two, rtol=1e-5, atol=1e-5)
+    seen.clear()
+    monkeypatch.setattr(jit, "THREADS", 1)  # the override wins over the BLAS's count
+    with threads.num_threads(2):
+        winograd.conv2d_3x3(x, w, (1, 1, 1, 1), m=4)
+    assert set(seen) == {1}
 
 
 def test_same_input_gives_bitwise_the_same_output():

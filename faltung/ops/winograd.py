@@ -19,17 +19,23 @@ F(2x2) is exact up to rounding (its matrices hold 0, +-1, 1/2); F(4x4) multiplie
 1/24, so in float32 it is ~10x less accurate than direct convolution (still ~1e-5 relative).
 
 The input gradient of a stride-1 3x3 convolution is itself one (dX = full_conv(dY, rot180(W))
-with in/out channels swapped), so ``conv2d_3x3_backward_input`` reuses the same code.
+with in/out channels swapped), so ``conv2d_3x3_backward_input`` reuses the same code. The weight
+gradient goes back through the three stages (``weight_grad``): dM = A dY A^T, dU[xi] = V[xi]^T dM[xi]
+summed over the tiles, dW = (G kron G)^T dU, with V kept from the forward (``Transformed``).
 
-Every stage is a matrix product, so all of it runs in (multi-threaded) BLAS; the only
-single-threaded work is copying the overlapping tiles out of the padded input and the output
-tiles back into NHWC. Images are processed in chunks of about CHUNK_BYTES so that this working
-set stays in the cache. ``faltung.ops.conv`` uses it for dX of stride-1 3x3 convolutions.
+Here the transforms are written as small matrix products over all tiles at once, which shows
+the algebra; with ``FUSED`` (the default) F(4x4, 3x3) runs them instead as one-pass loops
+(``winograd_fused.py``, Numba) that read and write each tile once and, in the output transform,
+add the bias, apply ReLU and crop in passing. The alpha^2 GEMMs run in BLAS either way. Images
+are processed in chunks of about CHUNK_BYTES so that a chunk's tiles stay in the cache.
+``faltung.ops.conv`` uses all of it for stride-1 3x3 convolutions with enough channels.
 
 Functions (shapes NHWC; ``pads = (top, bottom, left, right)``, each in 0..2):
-  ``conv2d_3x3(x, w, pads, m=2)``               y = x (*) w, x: (N, H, W, C), w: (3, 3, C, K)
-  ``conv2d_3x3_backward_input(dy, w, pads, m)``  dx for that convolution, dy: (N, Ho, Wo, K)
-  ``filter_transform``, ``input_transform``, ``output_transform``: the three stages.
+  ``conv2d_3x3(x, w, pads, m=2, keep_transform=False, bias=None, relu=False)``
+                                                y = x (*) w, x: (N, H, W, C), w: (3, 3, C, K)
+  ``weight_grad(transformed, dy)``              dW from the kept transform, dy: (N, Ho, Wo, K)
+  ``conv2d_3x3_backward_input(dy, w, pads, m)``  dx for that convolution
+  ``filter_transform``, ``input_transform``, ``output_transform``, ``output_grad_transform``: the stages.
 """
 from typing import NamedTuple
 
