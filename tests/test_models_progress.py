@@ -6,7 +6,7 @@ import numpy as np
 
 import faltung
 from faltung import layers as L
-from faltung.models.progress import ProgressBar, format_duration, format_step_time
+from faltung.models.progress import ProgressBar, format_duration, format_elapsed, format_step_time
 
 FINAL_LINE = re.compile(r"^(\d+)/(\d+) ━{20} \d+s \d+(us|ms|s)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4}$")
 
@@ -80,6 +80,24 @@ def test_time_formats_as_keras():
     assert format_duration(12.2) == "12s"
     assert format_duration(187) == "3:07"
     assert format_duration(3723) == "1:02:03"
+    # a finished epoch's time is whole seconds however long, as Keras 3 prints it ("144s", not "2:24")
+    assert format_elapsed(144.2) == "144s" and format_elapsed(3723) == "3723s" and format_elapsed(0.4) == "0s"
     assert format_step_time(0.006) == "6ms/step"
     assert format_step_time(0.0004) == "400us/step"
     assert format_step_time(2.0) == "2s/step"
+
+
+def test_a_long_epoch_prints_its_time_in_seconds_and_the_eta_as_minutes(monkeypatch):
+    import io
+
+    from faltung.models import progress
+    clock = iter([0.0, 72.0, 144.0])  # start, half way, done
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    stream = io.StringIO()
+    stream.isatty = lambda: True  # an interactive bar shows the ETA while running
+    bar = ProgressBar(10, verbose=1, stream=stream, interval=0)
+    bar.update(5)
+    bar.update(10, finalize=True)
+    running, final = stream.getvalue().split("\r")[1:3]
+    assert "1:12" in running  # 72 s left
+    assert " 144s " in final and "2:24" not in final

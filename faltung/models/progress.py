@@ -26,13 +26,18 @@ def _is_interactive(stream):
 
 
 def format_duration(seconds):
-    """``12s``, ``3:07`` (min:sec) or ``1:02:03`` as Keras prints times."""
+    """``12s``, ``3:07`` (min:sec) or ``1:02:03`` as Keras prints the time left (ETA)."""
     seconds = max(0, int(round(seconds)))
     if seconds >= 3600:
         return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     if seconds >= 60:
         return f"{seconds // 60}:{seconds % 60:02d}"
     return f"{seconds}s"
+
+
+def format_elapsed(seconds):
+    """``144s``: Keras prints the time an epoch took in whole seconds, however long."""
+    return f"{seconds:.0f}s"
 
 
 def format_step_time(seconds_per_step):
@@ -102,7 +107,7 @@ class ProgressBar:
         else:
             head = f"{current}/Unknown "
         if finalize or not self.target:
-            timing = f"{format_duration(elapsed)} {format_step_time(per_step)}"
+            timing = f"{format_elapsed(elapsed)} {format_step_time(per_step)}"
         else:
             timing = f"{format_duration(per_step * (self.target - current))} {format_step_time(per_step)}"
         return head + timing + format_logs(logs)
@@ -111,7 +116,7 @@ class ProgressBar:
         elapsed = now - self.start
         per_step = elapsed / current if current else 0.0
         target = self.target if self.target else current
-        return (f"{current}/{target} - {format_duration(elapsed)} - {format_step_time(per_step)}"
+        return (f"{current}/{target} - {format_elapsed(elapsed)} - {format_step_time(per_step)}"
                 + format_logs(logs))
 
     def _write(self, text):
