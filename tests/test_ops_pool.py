@@ -152,3 +152,12 @@ def test_fused_max_pool_takes_the_numba_kernels(monkeypatch):
     with config.use_implementation("reference"):
         y_ref, _ = pool_ops.max_pool2d_forward(x, (2, 2), (2, 2), "valid")
     assert np.array_equal(y, y_ref)
+
+
+def test_max_pool_propagates_nan_like_numpy(fused):
+    x = np.zeros((1, 4, 4, 2), np.float32)
+    x[0, 1, 1, 0] = np.nan  # second cell of the first window, channel 0
+    x[0, 0, 0, 1] = np.nan  # first cell, channel 1
+    y, _ = pool_ops.max_pool2d_forward(x, (2, 2), (2, 2), "valid")
+    assert np.isnan(y[0, 0, 0, 0]) and np.isnan(y[0, 0, 0, 1])
+    assert not np.isnan(y[0, 1, 1]).any()

@@ -12,9 +12,9 @@ real cells ("same" padding cells are not counted, as in Keras).
 
 Max pooling's fast path runs on the one-pass Numba kernels of ``pool_fused`` (``FUSED``); the
 NumPy form below it (and average pooling's fast path) loops over the ``ph*pw`` offsets of the
-window (a handful), each a strided slice of the whole batch (a sum of 4 strided slices beats a ``mean`` over the axes of a
-reshape 3-5x); when windows tile the input exactly, the average-pooling backward is one
-broadcast copy through a reshape. ``reference.py`` holds the loop-per-window versions.
+window (a handful), each a strided slice of the whole batch (a sum of 4 strided slices beats a
+``mean`` over the axes of a reshape 3-5x); when windows tile the input exactly, the
+average-pooling backward is one broadcast copy through a reshape. ``reference.py`` holds the loop-per-window versions.
 """
 import numpy as np
 
@@ -78,7 +78,8 @@ def max_pool2d_backward(dy, cache):
     if cache[0] == "fused":
         from . import jit, pool_fused
         _, arg, xp_shape, x_shape, pool, strides, pads = cache
-        tiles = _tiles(pool, strides, pads) and all(n == o * k for n, o, k in zip(xp_shape[1:3], dy.shape[1:3], pool))
+        # windows that cover x exactly once: the kernel writes every cell, no zeroing pass first
+        tiles = _tiles(pool, strides, pads) and xp_shape[1:3] == tuple(o * k for o, k in zip(dy.shape[1:3], pool))
         dxp = (np.empty if tiles else np.zeros)(xp_shape, dtype=dy.dtype)
         jit.run(pool_fused.max_backward, np.ascontiguousarray(dy), arg, pool, strides, dxp, tiles)
         return dxp if pads == ((0, 0), (0, 0)) else np.ascontiguousarray(crop(dxp, pads, x_shape[1:3]))

@@ -37,7 +37,8 @@ def max_forward(xp, pool, strides, y, arg):
                             continue
                         for ch in range(c):
                             value = xp[image, p * sh + i, q * sw + j, ch]
-                            if value > y[image, p, q, ch]:  # strictly greater: the first maximum wins
+                            # strictly greater: the first maximum wins; a NaN wins as in np.maximum
+                            if value > y[image, p, q, ch] or value != value:
                                 y[image, p, q, ch] = value
                                 arg[image, p, q, ch] = i * pw + j
 
