@@ -202,3 +202,20 @@ def test_concurrent_callers_get_correct_results():
     assert not errors
     for got, want in zip(results, expected):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-10 * np.abs(want).max())
+
+
+def test_without_numba_the_numpy_forms_run_and_agree(monkeypatch):
+    """No Numba (no wheel for this Python yet): ``jit.AVAILABLE`` is False and the ops fall back."""
+    from faltung.ops import pool as pool_ops
+    rng = np.random.default_rng(9)
+    x, w = rng.standard_normal((2, 9, 9, 16)).astype(np.float32), rng.standard_normal((3, 3, 16, 16)).astype(np.float32)
+    with_numba = (conv_ops.conv2d_forward(x, w, None, (1, 1), "same", relu=True)[0],
+                  pool_ops.max_pool2d_forward(x)[0])
+    monkeypatch.setattr(jit, "AVAILABLE", False)
+    monkeypatch.setattr(jit, "run", lambda *args, **kwargs: pytest.fail("a Numba kernel ran"))
+    y, cache = conv_ops.conv2d_forward(x, w, None, (1, 1), "same", relu=True)
+    pooled, pool_cache = pool_ops.max_pool2d_forward(x)
+    assert pool_cache[0] == "fast"
+    np.testing.assert_allclose(y, with_numba[0], rtol=0, atol=1e-4 * np.abs(y).max())  # F(4x4) in float32
+    np.testing.assert_array_equal(pooled, with_numba[1])
+    conv_ops.conv2d_backward(np.ones_like(y), cache)  # the backward runs without Numba too

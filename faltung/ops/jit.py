@@ -8,15 +8,21 @@ its OpenMP layer keeps its threads spinning after each kernel, which on a 2-core
 the BLAS threads of the GEMM that follows (measured: 2x slower than one thread). workqueue does
 not allow two kernels at once, so ``run`` lets one caller in at a time (a web server answering
 two requests, say).
+
+If Numba cannot be imported (no wheel for this Python yet, a broken LLVM), ``AVAILABLE`` is False
+and the ops run their NumPy forms instead: slower, same numbers.
 """
 import os
 import threading
 
-import numba
-
 from . import threads
 
-if "NUMBA_THREADING_LAYER" not in os.environ:
+try:
+    import numba
+except ImportError:  # pragma: no cover - depends on the installation
+    numba = None
+AVAILABLE = numba is not None
+if AVAILABLE and "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 _LOCK = threading.Lock()
 #: threads for every kernel (None: as many as the BLAS)

@@ -26,6 +26,12 @@ from .im2col import crop, offset_slice, output_hw, pad, resolve_padding
 FUSED = True
 
 
+def _fused_kernels():
+    """Max pooling on ``pool_fused``: ``FUSED`` and Numba importable."""
+    from . import jit
+    return FUSED and jit.AVAILABLE
+
+
 def _geometry(op, x, pool_size, strides, padding):
     if x.ndim != 4:
         raise ValueError(f"{op}: expected input of rank 4 (N, H, W, C), got shape {x.shape}")
@@ -54,7 +60,7 @@ def max_pool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid"):
     if config.implementation() == "reference":
         return reference.max_pool_forward(x, pool, strides, pads), ("reference", x, pool, strides, pads)
     xp = pad(x, pads, -np.inf)  # padding cells never win
-    if FUSED and x.dtype in (np.float32, np.float64) and pool[0] * pool[1] <= 256:
+    if _fused_kernels() and x.dtype in (np.float32, np.float64) and pool[0] * pool[1] <= 256:
         from . import jit, pool_fused
         y = np.empty((x.shape[0],) + out_hw + (x.shape[3],), dtype=x.dtype)
         arg = np.empty(y.shape, dtype=np.uint8)  # which offset of the window won

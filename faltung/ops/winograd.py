@@ -179,9 +179,10 @@ class Transformed(NamedTuple):
 def _fused(m, dtype):
     """``run(kernel_name, *args)`` for the one-pass kernels of ``winograd_fused`` if F(m x m, 3 x 3)
     runs on them for this dtype, else None."""
-    if not FUSED or m != 4 or dtype not in (np.float32, np.float64):
+    from . import jit
+    if not FUSED or not jit.AVAILABLE or m != 4 or dtype not in (np.float32, np.float64):
         return None
-    from . import jit, winograd_fused
+    from . import winograd_fused
 
     def run(name, *args):
         jit.run(getattr(winograd_fused, name), *args)
