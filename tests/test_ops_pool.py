@@ -9,6 +9,7 @@ from tests.gradcheck import assert_close
 # (x shape, pool, strides, padding); comments name the fast path taken
 POOL_CASES = [
     ((2, 8, 6, 3), (2, 2), (2, 2), "valid"),   # windows tile the input: reshape path
+    ((2, 6, 9, 2), (2, 3), (2, 3), "valid"),   # non-square windows tiling the input: reshape path
     ((2, 7, 5, 3), (2, 2), (2, 2), "valid"),   # tiles, last row/column dropped
     ((2, 7, 5, 2), (2, 2), (2, 2), "same"),    # padded bottom/right
     ((1, 9, 8, 3), (3, 3), (2, 2), "valid"),   # overlapping windows
