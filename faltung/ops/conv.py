@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import config
 from . import winograd
+from .epilogue import bias_relu
 from .im2col import crop, effective_size, im2col, offset_slice, output_hw, pad, resolve_padding
 
 _NO_PADS = ((0, 0), (0, 0))
@@ -108,14 +109,14 @@ def conv_forward(x, w, pads, strides, dilation, workspace=None, for_backward=Tru
     n, w2 = x.shape[0], w.reshape(kh * kw * c, f)
     if _is_pointwise((kh, kw), strides, pads):
         y = (x.reshape(-1, c) @ w2).reshape(x.shape[:3] + (f,))
-        return _bias_relu(y, bias, relu), x.reshape(-1, c)
+        return bias_relu(y, bias, relu), x.reshape(-1, c)
     out_hw = output_hw(x.shape[1:3], (kh, kw), strides, pads, dilation)
     per_image = out_hw[0] * out_hw[1] * kh * kw * c * x.itemsize
     if n * per_image <= CHUNK_BYTES:
         buffer = _scratch(workspace, key, n * out_hw[0] * out_hw[1] * kh * kw * c, x.dtype)
         cols = im2col(pad(x, pads), (kh, kw), out_hw, strides, dilation, out=buffer)
         _lend(workspace, key, cols)
-        return _bias_relu((cols @ w2).reshape(n, out_hw[0], out_hw[1], f), bias, relu), cols
+        return bias_relu((cols @ w2).reshape(n, out_hw[0], out_hw[1], f), bias, relu), cols
     y = np.empty((n, out_hw[0], out_hw[1], f), dtype=np.result_type(x, w))
     step = max(1, CHUNK_BYTES // per_image)
     size = min(n, step) * per_image // x.itemsize
@@ -125,17 +126,8 @@ def conv_forward(x, w, pads, strides, dilation, workspace=None, for_backward=Tru
         stop = min(n, start + step)
         cols = im2col(pad(x[start:stop], pads), (kh, kw), out_hw, strides, dilation,
                       out=buffer[:(stop - start) * per_image // x.itemsize])
-        _bias_relu(np.matmul(cols, w2, out=y[start:stop].reshape(-1, f)), bias, relu)  # while in cache
+        bias_relu(np.matmul(cols, w2, out=y[start:stop].reshape(-1, f)), bias, relu)  # while in cache
     return y, x
-
-
-def _bias_relu(y, bias, relu):
-    """``y += bias`` and ``y = max(0, y)``, in place on a fresh GEMM output."""
-    if bias is not None:
-        y += bias
-    if relu:
-        np.maximum(y, 0, out=y)
-    return y
 
 
 def conv_weight_grad(cols, dy, w_shape, pads, strides, dilation):

@@ -31,7 +31,7 @@ THREADS = None
 
 def run(kernel, *args, num_threads=None):
     """``kernel(*args)`` on ``num_threads`` threads (default: the BLAS's count), one caller at a time."""
-    count = num_threads or THREADS or threads.get_num_threads_fast()
+    count = num_threads or THREADS or threads.get_num_threads()
     with _LOCK:
         numba.set_num_threads(max(1, min(count, numba.config.NUMBA_NUM_THREADS)))
         kernel(*args)

@@ -53,6 +53,11 @@ def _tiles(pool, strides, pads):
     return pool == strides and pads == ((0, 0), (0, 0))
 
 
+def _tiles_exactly(in_hw, pool, strides, pads):
+    """``_tiles``, and no row or column left over: every cell of the input is in one window."""
+    return _tiles(pool, strides, pads) and all(n % k == 0 for n, k in zip(in_hw, pool))
+
+
 # ---- max pooling -----------------------------------------------------------------------------
 def max_pool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid"):
     """``y[p, q] = max`` of each window. The cache keeps x and y (no copies) for the routing."""
@@ -85,7 +90,7 @@ def max_pool2d_backward(dy, cache):
         from . import jit, pool_fused
         _, arg, xp_shape, x_shape, pool, strides, pads = cache
         # windows that cover x exactly once: the kernel writes every cell, no zeroing pass first
-        tiles = _tiles(pool, strides, pads) and xp_shape[1:3] == tuple(o * k for o, k in zip(dy.shape[1:3], pool))
+        tiles = _tiles_exactly(xp_shape[1:3], pool, strides, pads)
         dxp = (np.empty if tiles else np.zeros)(xp_shape, dtype=dy.dtype)
         jit.run(pool_fused.max_backward, np.ascontiguousarray(dy), arg, pool, strides, dxp, tiles)
         return dxp if pads == ((0, 0), (0, 0)) else np.ascontiguousarray(crop(dxp, pads, x_shape[1:3]))
@@ -143,7 +148,7 @@ def avg_pool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid"):
     if config.implementation() == "reference":
         return reference.avg_pool_forward(x, pool, strides, pads), ("reference", x.shape, pool, strides, pads)
     cache = ("fast", x.shape, pool, strides, pads, out_hw)
-    if _tiles(pool, strides, pads) and x.shape[1] % pool[0] == 0 and x.shape[2] % pool[1] == 0:
+    if _tiles_exactly(x.shape[1:3], pool, strides, pads):
         return _window_sums_by_reshape(x, pool) * x.dtype.type(1 / (pool[0] * pool[1])), cache
     xp = pad(x, pads)
     y = offset_slice(xp, 0, 0, out_hw, strides, (1, 1)).copy()
@@ -166,7 +171,7 @@ def avg_pool2d_backward(dy, cache):
     (top, bottom), (left, right) = pads
     dxp = np.zeros((x_shape[0], x_shape[1] + top + bottom, x_shape[2] + left + right, x_shape[3]),
                    dtype=dy.dtype)
-    if _tiles(pool, strides, pads) and x_shape[1] % pool[0] == 0 and x_shape[2] % pool[1] == 0:
+    if _tiles_exactly(x_shape[1:3], pool, strides, pads):
         # windows tile x exactly: one broadcast copy through the (N, OH, ph, OW, pw, C) view
         (ph, pw), (oh, ow) = pool, out_hw
         dxp.reshape(x_shape[0], oh, ph, ow, pw, x_shape[3])[...] = share[:, :, None, :, None, :]

@@ -13,6 +13,7 @@ in ``conv.py``, so ``faltung.config.use_implementation("reference")`` swaps them
 """
 import numpy as np
 
+from .epilogue import bias_relu
 from .im2col import crop, effective_size, offset_slice, output_hw, pad
 
 
@@ -34,11 +35,7 @@ def conv_forward(x, w, pads, strides, dilation, workspace=None, for_backward=Tru
             window = xp[:, p * sh:p * sh + effective_size(kh, dh):dh,
                         q * sw:q * sw + effective_size(kw, dw):dw, :]
             y[:, p, q, :] = np.einsum("nijc,ijcf->nf", window, w)
-    if bias is not None:
-        y += bias
-    if relu:
-        np.maximum(y, 0, out=y)
-    return y, xp
+    return bias_relu(y, bias, relu), xp
 
 
 def conv_weight_grad(xp, dy, w_shape, pads, strides, dilation):

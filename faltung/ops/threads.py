@@ -6,8 +6,7 @@ default; everything else NumPy does (copies, elementwise work) is single-threade
 
   ``set_num_threads(n)``           limit BLAS to ``n`` threads for the rest of the process
   ``with num_threads(n): ...``     limit it for one block, then restore the old setting
-  ``get_num_threads()``            what the BLAS uses now
-  ``get_num_threads_fast()``       the same from a cached handle (~1 us; for the kernels, per call)
+  ``get_num_threads()``            what the BLAS uses now (one ctypes call, ~1 us: fine per kernel call)
   ``blas_info()``                  one dict per BLAS library loaded (name, version, kernel, threads)
 
 The same can be done before Python starts with ``OMP_NUM_THREADS=n`` / ``OPENBLAS_NUM_THREADS=n``.
@@ -43,14 +42,10 @@ def blas_info():
 
 
 def get_num_threads():
-    """The thread count of NumPy's BLAS (the first BLAS loaded), or 1 if none reports one."""
-    infos = blas_info()
-    return int(infos[0]["num_threads"]) if infos else 1
+    """The thread count of NumPy's BLAS (the first BLAS loaded), or 1 if none reports one.
 
-
-def get_num_threads_fast():
-    """``get_num_threads()`` through the controller's cached handle on NumPy's BLAS: one ctypes
-    call instead of a scan of the loaded libraries, cheap enough for every kernel call."""
+    Asked through the controller's cached handle: one ctypes call, not a scan of the loaded
+    libraries, so the kernels can ask on every call and follow a change made at any time."""
     blas = _controller().select(user_api="blas").lib_controllers
     return int(blas[0].get_num_threads()) if blas else 1
 

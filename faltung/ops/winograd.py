@@ -42,6 +42,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .epilogue import bias_relu
+
 
 # F(2x2, 3x3): Lavin & Gray 2015, section 4.1.
 _BT_2 = np.array([[1, 0, -1, 0],
@@ -245,10 +247,7 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
     if fused is None:
         if y.shape[1] != h_out or y.shape[2] != w_out:
             y = np.ascontiguousarray(y[:, :h_out, :w_out])
-        if bias is not None:
-            y += bias
-        if relu:
-            np.maximum(y, 0, out=y)
+        bias_relu(y, bias, relu)
     if keep_transform:
         return y, Transformed(kept, m, (tiles_h, tiles_w))
     return y
