@@ -32,8 +32,16 @@ def test_fused_transforms_equal_the_gemm_form(shape, dtype):
 
     xpad = rng.standard_normal((n, 4 * th + 2, 4 * tw + 2, c)).astype(dtype)
     v = np.empty((36, n * th * tw, c), dtype)
-    jit.run(winograd_fused.input_transform, xpad, th, tw, v, num_threads=2)
+    jit.run(winograd_fused.input_transform, xpad, 0, 0, th, tw, v, num_threads=2)
     expected = winograd.input_transform(xpad, 4, th, tw)
+    np.testing.assert_allclose(v, expected, rtol=0, atol=tol * np.abs(expected).max())
+    # the same tiles read from the unpadded interior: the kernel puts zeros where they reach out
+    top, left = 1, 2
+    zeroed = np.zeros_like(xpad)
+    zeroed[:, top:top + h, left:left + w] = xpad[:, top:top + h, left:left + w]
+    jit.run(winograd_fused.input_transform, np.ascontiguousarray(zeroed[:, top:top + h, left:left + w]),
+            top, left, th, tw, v, num_threads=2)
+    expected = winograd.input_transform(zeroed, 4, th, tw)
     np.testing.assert_allclose(v, expected, rtol=0, atol=tol * np.abs(expected).max())
 
     m = rng.standard_normal((36, n * th * tw, k)).astype(dtype)
@@ -48,8 +56,15 @@ def test_fused_transforms_equal_the_gemm_form(shape, dtype):
 
     dy = rng.standard_normal((n, 4 * th, 4 * tw, k)).astype(dtype)
     dm = np.empty((36, n * th * tw, k), dtype)
-    jit.run(winograd_fused.output_grad_transform, dy, dm, num_threads=2)
+    jit.run(winograd_fused.output_grad_transform, dy, th, tw, dm, num_threads=2)
     expected = winograd.output_grad_transform(dy, 4)
+    np.testing.assert_allclose(dm, expected, rtol=0, atol=tol * np.abs(expected).max())
+    # a dY cropped like y: the missing outputs count as zero gradient
+    cropped = np.ascontiguousarray(dy[:, :h_out, :w_out])
+    jit.run(winograd_fused.output_grad_transform, cropped, th, tw, dm, num_threads=2)
+    zero_padded = np.zeros_like(dy)
+    zero_padded[:, :h_out, :w_out] = cropped
+    expected = winograd.output_grad_transform(zero_padded, 4)
     np.testing.assert_allclose(dm, expected, rtol=0, atol=tol * np.abs(expected).max())
     assert v.dtype == y.dtype == dm.dtype == dtype
 
@@ -75,32 +90,87 @@ def _fused_output(m, n, th, tw):
 def _fused_grad(dy):
     n, hh, ww, k = dy.shape
     dm = np.empty((36, n * (hh // 4) * (ww // 4), k))
-    jit.run(winograd_fused.output_grad_transform, dy, dm, num_threads=1)
+    jit.run(winograd_fused.output_grad_transform, dy, hh // 4, ww // 4, dm, num_threads=1)
     return dm
 
 
 PADS = {"same": (1, 1, 1, 1), "valid": (0, 0, 0, 0), "uneven": (0, 2, 1, 0)}
 
 
+#: how the convolution runs: GEMM-form stages, fused stages in image chunks, or fused tile blocks
+#: (BLOCK_TILES 1: every tile its own block; 5: blocks that straddle images, the last one short)
+PATHS = {"gemm-form": dict(FUSED=False, BLOCKED_MAX_FILTER_BYTES=0),
+         "fused-chunks": dict(FUSED=True, BLOCKED_MAX_FILTER_BYTES=0),
+         "blocks-of-1": dict(FUSED=True, BLOCKED_MAX_FILTER_BYTES=1 << 30, BLOCK_TILES=1),
+         "blocks-of-5": dict(FUSED=True, BLOCKED_MAX_FILTER_BYTES=1 << 30, BLOCK_TILES=5)}
+
+
 @pytest.mark.parametrize("chunk_bytes", [1, 1 << 30], ids=["one-image-chunks", "one-chunk"])
-@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("path", sorted(PATHS))
 @pytest.mark.parametrize("m", [2, 4])
 @pytest.mark.parametrize("pad_name", sorted(PADS))
-def test_weight_grad_equals_reference(pad_name, m, fused, chunk_bytes, monkeypatch):
-    monkeypatch.setattr(winograd, "FUSED", fused)
+def test_weight_grad_equals_reference(pad_name, m, path, chunk_bytes, monkeypatch):
+    for name, value in PATHS[path].items():
+        monkeypatch.setattr(winograd, name, value)
     monkeypatch.setattr(winograd, "CHUNK_BYTES", chunk_bytes)
     rng = np.random.default_rng(m + len(pad_name))
     x, w = rng.standard_normal((3, 7, 9, 5)), rng.standard_normal((3, 3, 5, 6))  # 7x9: cropped tiles
+    b = rng.standard_normal(6)
     top, bottom, left, right = PADS[pad_name]
     pads = ((top, bottom), (left, right))
-    y, transformed = winograd.conv2d_3x3(x, w, PADS[pad_name], m=m, keep_transform=True)
-    expected_y, xp = reference.conv_forward(x, w, pads, (1, 1), (1, 1))
-    np.testing.assert_allclose(y, expected_y, rtol=0, atol=1e-10 * np.abs(expected_y).max())
-    assert len(transformed.chunks) == (3 if chunk_bytes == 1 else 1)
+    for relu in (False, True):
+        y, transformed = winograd.conv2d_3x3(x, w, PADS[pad_name], m=m, keep_transform=True, bias=b, relu=relu)
+        expected_y, xp = reference.conv_forward(x, w, pads, (1, 1), (1, 1))
+        expected_y = np.maximum(expected_y + b, 0) if relu else expected_y + b
+        np.testing.assert_allclose(y, expected_y, rtol=0, atol=1e-10 * np.abs(expected_y).max())
+    blocked = path.startswith("blocks") and m == 4
+    assert len(transformed.chunks) == (3 if chunk_bytes == 1 and not blocked else 1)
     dy = rng.standard_normal(y.shape)
-    dw = winograd.weight_grad(transformed, dy)
-    expected = reference.conv_weight_grad(xp, dy, w.shape, pads, (1, 1), (1, 1))
-    np.testing.assert_allclose(dw, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+    for num_threads in (1, 2):  # the blocked dW sums one partial sum per thread
+        monkeypatch.setattr(jit, "THREADS", num_threads)
+        dw = winograd.weight_grad(transformed, dy)
+        expected = reference.conv_weight_grad(xp, dy, w.shape, pads, (1, 1), (1, 1))
+        np.testing.assert_allclose(dw, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+    dx = winograd.conv2d_3x3_backward_input(dy, w, PADS[pad_name], m=m)
+    expected = reference.conv_data_grad(dy, w, x.shape, pads, (1, 1), (1, 1))
+    np.testing.assert_allclose(dx, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("block", [1, 7, 64])
+@pytest.mark.parametrize("keep", [True, False])
+def test_blocked_kernel_equals_the_stages_one_at_a_time(keep, block, dtype):
+    """``conv_blocks`` (all stages per block of tiles, BLAS called from its threads) gives what the
+    one-stage kernels with NumPy's GEMMs between them give, and keeps the same V."""
+    rng = np.random.default_rng(block)
+    n, h, w, c, k, top, left = 3, 9, 6, 5, 7, 1, 0
+    th, tw = _tiles(h + top + 1 - 2, w + left + 2 - 2)  # pads (1, 1, 0, 2)
+    x = rng.standard_normal((n, h, w, c)).astype(dtype)
+    u = rng.standard_normal((36, c, k)).astype(dtype)
+    bias = rng.standard_normal(k).astype(dtype)
+    y = np.empty((n, h, w, k), dtype)
+    kept = np.full((36, n * th * tw if keep else 0, c), np.nan, dtype)
+    jit.run(winograd_fused.conv_blocks, x, top, left, u, bias, True, th, tw, block, y, kept,
+            blas_inside=True, num_threads=2)
+    v = np.empty((36, n * th * tw, c), dtype)
+    jit.run(winograd_fused.input_transform, x, top, left, th, tw, v)
+    expected = np.empty_like(y)
+    jit.run(winograd_fused.output_transform, np.matmul(v, u), th, tw, bias, True, expected)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(y, expected, rtol=0, atol=tol * np.abs(expected).max())
+    if keep:
+        np.testing.assert_allclose(kept, v, rtol=0, atol=tol * np.abs(v).max())
+
+
+def test_blas_runs_on_one_thread_inside_a_blocked_kernel_and_gets_its_threads_back():
+    before = [lib["num_threads"] for lib in threads.blas_info()]
+    seen = []
+    with jit._one_blas_thread():
+        seen = [lib["num_threads"] for lib in threads.blas_info()]
+        import scipy.linalg.cython_blas  # noqa: F401  (Numba's np.dot calls SciPy's BLAS)
+    assert seen and set(seen) == {1}
+    assert any("scipy" in lib["filepath"] for lib in threads.blas_info())
+    assert [lib["num_threads"] for lib in threads.blas_info()][:len(before)] == before
 
 
 def test_fused_and_gemm_form_give_the_same_convolution(monkeypatch):

@@ -9,11 +9,18 @@ the BLAS threads of the GEMM that follows (measured: 2x slower than one thread).
 not allow two kernels at once, so ``run`` lets one caller in at a time (a web server answering
 two requests, say).
 
+A kernel that calls BLAS itself (``np.dot`` inside a ``prange``: Winograd's blocked convolution)
+runs with ``blas_inside=True``: the BLAS is then held to one thread while the kernel runs, so that
+the kernel's threads share the cores among them instead of each starting BLAS threads of its own.
+
 If Numba cannot be imported (no wheel for this Python yet, a broken LLVM), ``AVAILABLE`` is False
 and the ops run their NumPy forms instead: slower, same numbers.
 """
+import contextlib
 import os
 import threading
+
+from threadpoolctl import ThreadpoolController
 
 from . import threads
 
@@ -25,13 +32,32 @@ AVAILABLE = numba is not None
 if AVAILABLE and "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 _LOCK = threading.Lock()
+_BLAS = None
 #: threads for every kernel (None: as many as the BLAS)
 THREADS = None
 
 
-def run(kernel, *args, num_threads=None):
-    """``kernel(*args)`` on ``num_threads`` threads (default: the BLAS's count), one caller at a time."""
-    count = num_threads or THREADS or threads.get_num_threads()
-    with _LOCK:
-        numba.set_num_threads(max(1, min(count, numba.config.NUMBA_NUM_THREADS)))
+def _one_blas_thread():
+    """Every loaded BLAS on one thread until the block ends, the one Numba's ``np.dot`` calls
+    (SciPy's, imported here before threadpoolctl looks for libraries) included."""
+    global _BLAS
+    if _BLAS is None:
+        import scipy.linalg.cython_blas  # noqa: F401  (what Numba's np.dot runs on)
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
+def run(kernel, *args, num_threads=None, blas_inside=False):
+    """``kernel(*args)`` on ``num_threads`` threads (default: the BLAS's count), one caller at a time;
+    ``blas_inside``: the kernel calls BLAS from its threads, each to run on one thread."""
+    count = thread_count(num_threads)
+    with _LOCK, (_one_blas_thread() if blas_inside else contextlib.nullcontext()):
+        numba.set_num_threads(count)
         kernel(*args)
+
+
+def thread_count(num_threads=None):
+    """The threads ``run`` gives a kernel: ``num_threads``, else ``THREADS``, else the BLAS's count,
+    at most Numba's maximum (the number of cores)."""
+    count = num_threads or THREADS or threads.get_num_threads()
+    return max(1, min(count, numba.config.NUMBA_NUM_THREADS))

@@ -79,6 +79,12 @@ MATRICES = {2: (_BT_2, _G_2, _AT_2), 4: (_BT_4, _G_4, _AT_4)}
 
 #: bytes of transformed input per chunk of images (about a quarter of a 32 MiB L3)
 CHUNK_BYTES = 8 << 20
+#: while the transformed filters U (alpha^2 x C x K) take at most this many bytes, a fused F(4x4, 3x3)
+#: convolution runs ``BLOCK_TILES`` tiles at a time through all three stages at once
+#: (``winograd_fused.conv_blocks``), U and the block staying in the core's cache; larger U
+#: (more than 64 x 64 channels) would be read again for every block, so those go in chunks
+BLOCKED_MAX_FILTER_BYTES = 36 * 64 * 64 * 4
+BLOCK_TILES = 32
 #: F(4x4, 3x3) transforms on the one-pass Numba kernels of ``winograd_fused`` (False: the GEMM
 #: form below, which shows the algebra and is what the tests compare the kernels with)
 FUSED = True
@@ -186,9 +192,14 @@ def _fused(m, dtype):
         return None
     from . import winograd_fused
 
-    def run(name, *args):
-        jit.run(getattr(winograd_fused, name), *args)
+    def run(name, *args, blas_inside=False):
+        jit.run(getattr(winograd_fused, name), *args, blas_inside=blas_inside)
     return run
+
+
+def _blocked(u):
+    """Whether the transformed filters (or their gradient) ``u`` are small enough for the blocked kernels."""
+    return u.nbytes <= BLOCKED_MAX_FILTER_BYTES
 
 
 def _chunk_step(n, m, tiles_h, tiles_w, channels, itemsize):
@@ -225,18 +236,23 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
     else:  # the fused output transform drops what hangs over the edge
         y = np.empty((n, h_out, w_out, k), dtype=x.dtype)
         fused_bias = np.zeros(k, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
+    if fused is not None and _blocked(u):  # tile blocks through all stages, no padded copy
+        v = np.empty((alpha * alpha, n * tiles if keep_transform else 0, c), x.dtype)
+        fused("conv_blocks", np.ascontiguousarray(x), top, left, u, fused_bias, relu, tiles_h, tiles_w,
+              BLOCK_TILES, y, v, blas_inside=True)
+        return (y, Transformed([(0, n, v)], m, (tiles_h, tiles_w))) if keep_transform else y
     kept = []  # (start, stop, V) of every chunk, when keep_transform
     step = _chunk_step(n, m, tiles_h, tiles_w, max(c, k), x.itemsize)
     for start in range(0, n, step):
         stop = min(n, start + step)
-        # Pad to whole tiles; the extra bottom/right zeros only feed outputs that are cropped.
-        xpad = np.zeros((stop - start, m * tiles_h + 2, m * tiles_w + 2, c), dtype=x.dtype)
-        xpad[:, top:top + h, left:left + wd] = x[start:stop]
         if fused is None:
+            # Pad to whole tiles; the extra bottom/right zeros only feed outputs that are cropped.
+            xpad = np.zeros((stop - start, m * tiles_h + 2, m * tiles_w + 2, c), dtype=x.dtype)
+            xpad[:, top:top + h, left:left + wd] = x[start:stop]
             v = input_transform(xpad, m, tiles_h, tiles_w)
-        else:
+        else:  # reads x itself, zeros where a tile reaches into the padding
             v = np.empty((alpha * alpha, (stop - start) * tiles, c), x.dtype)
-            fused("input_transform", xpad, tiles_h, tiles_w, v)
+            fused("input_transform", np.ascontiguousarray(x[start:stop]), top, left, tiles_h, tiles_w, v)
         if keep_transform:
             kept.append((start, stop, v))
         mprod = _stacked_matmul(v, u)                # alpha^2 GEMMs (P, C) @ (C, K)
@@ -270,6 +286,22 @@ def output_grad_transform(dy_tiles, m):
     return dm.reshape(alpha * alpha, -1, k)
 
 
+def _add_weight_grad_in_steps(v, dy, m, tiles_hw, fused, du):
+    """du += V[xi]^T @ dM[xi] for one kept chunk, dM = A dY A^T made a cache-sized step of images at a time."""
+    alpha, (n, _, _, k) = m + 2, dy.shape
+    tiles = tiles_hw[0] * tiles_hw[1]  # per image
+    step = max(1, min(n, CHUNK_BYTES // (alpha * alpha * tiles * max(v.shape[2], k) * dy.itemsize)))
+    product = np.empty_like(du)
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        if fused is None:
+            dm = output_grad_transform(dy[start:stop], m)
+        else:
+            dm = np.empty((alpha * alpha, (stop - start) * tiles, k), dy.dtype)
+            fused("output_grad_transform", dy[start:stop], tiles_hw[0], tiles_hw[1], dm)
+        du += _stacked_matmul(v[:, start * tiles:stop * tiles].transpose(0, 2, 1), dm, out=product)
+
+
 def weight_grad(transformed, dy):
     """dW of ``conv2d_3x3`` from its kept ``Transformed`` input and dY: (N, H_out, W_out, K) -> (3, 3, C, K).
 
@@ -281,20 +313,22 @@ def weight_grad(transformed, dy):
     _, G, _ = _matrices(m)
     alpha, (n, h_out, w_out, k), c = m + 2, dy.shape, chunks[0][2].shape[2]
     fused = _fused(m, dy.dtype)
-    if (m * tiles_h, m * tiles_w) != (h_out, w_out):  # the cropped outputs get zero gradient
+    if fused is None and (m * tiles_h, m * tiles_w) != (h_out, w_out):  # cropped outputs: zero gradient
         padded = np.zeros((n, m * tiles_h, m * tiles_w, k), dtype=dy.dtype)
         padded[:, :h_out, :w_out] = dy
         dy = padded
+    dy = np.ascontiguousarray(dy)
 
     du = np.zeros((alpha * alpha, c, k), dtype=dy.dtype)
-    product = np.empty((alpha * alpha, c, k), dtype=dy.dtype)
-    for start, stop, v in chunks:  # the forward's chunks of images
-        if fused is None:
-            dm = output_grad_transform(dy[start:stop], m)
+    for first, last, v in chunks:  # the forward's chunks of images
+        if fused is not None and _blocked(du):  # dM made block by block, each thread its own sum
+            from . import jit
+            parts = np.empty((jit.thread_count(),) + du.shape, dy.dtype)
+            fused("weight_grad_blocks", v, dy[first:last], tiles_h, tiles_w, BLOCK_TILES, parts,
+                  blas_inside=True)
+            du += parts.sum(axis=0)
         else:
-            dm = np.empty((alpha * alpha, v.shape[1], k), dy.dtype)
-            fused("output_grad_transform", np.ascontiguousarray(dy[start:stop]), dm)
-        du += _stacked_matmul(v.transpose(0, 2, 1), dm, out=product)  # V[xi]^T @ dM[xi]
+            _add_weight_grad_in_steps(v, dy[first:last], m, (tiles_h, tiles_w), fused, du)
     gg = np.kron(G, G).astype(dy.dtype)                     # (alpha^2, 9)
     return (gg.T @ du.reshape(alpha * alpha, c * k)).reshape(3, 3, c, k)
 

@@ -1,4 +1,4 @@
-"""The three F(4x4, 3x3) tile transforms of ``winograd.py``, each fused into one pass (Numba).
+"""F(4x4, 3x3) Winograd convolution in one pass per tile (Numba), for ``winograd.py``.
 
 ``winograd.py`` applies B^T . B, A^T . A and A . A^T as small GEMMs over copies of the tiles:
 clear, but every stage reads and writes the whole transformed array again, and at 2.25x the
@@ -6,11 +6,19 @@ size of the feature map that traffic, not the multiplications, is what the step 
 Here each tile is read once, transformed in registers with the explicit rows of B^T and A^T
 (Lavin & Gray 2015, section 4.2) and written once; the channel loop is innermost and
 contiguous, so it runs in SIMD, and the tiles are shared out over the threads (``prange``).
+A tile that reaches into the padding is first gathered into a small zero-filled buffer, so no
+padded copy of the input is ever made.
 
-  ``input_transform(xpad, th, tw, v)``            xpad (N, 4*th+2, 4*tw+2, C) -> v (36, P, C)
-  ``output_transform(m, th, tw, bias, relu, y)``   m (36, P, K) -> y (N, H_out, W_out, K): the bias
-                                                  added, ReLU applied, the overhang dropped in passing
-  ``output_grad_transform(dy, dm)``               dy (N, 4*th, 4*tw, K) -> dm (36, P, K)
+The stages one at a time (the GEMMs between them run in NumPy):
+  ``input_transform(x, top, left, th, tw, v)``        x (N, H, W, C) -> v (36, P, C); the tiles start
+                                                     at (-top, -left), zeros outside x
+  ``output_transform(m, th, tw, bias, relu, y)``       m (36, P, K) -> y (N, H_out, W_out, K): the bias
+                                                     added, ReLU applied, the overhang dropped in passing
+  ``output_grad_transform(dy, th, tw, dm)``            dy (N, H_out, W_out, K) -> dm (36, P, K)
+All stages at once, a block of tiles at a time, calling BLAS for the GEMMs from each thread
+(``jit.run(..., blas_inside=True)``), so a block never leaves the core's cache:
+  ``conv_blocks(x, top, left, u, bias, relu, th, tw, block, y, kept)``      the convolution
+  ``weight_grad_blocks(kept, dy, th, tw, block, du)``                        dU = sum V^T dM
 
 P = N * th * tw tiles, numbered image by image, row by row; xi = 6*a + b is the position in the
 6x6 transformed tile. The tests check each against the GEMM form in ``winograd.py``.
@@ -70,82 +78,169 @@ def _a(g0, g1, g2, g3):
     return (g0, even + odd, even - odd, even4 + odd4, even4 - odd4, g3)
 
 
-@njit(parallel=True, cache=True)
-def input_transform(xpad, tiles_h, tiles_w, v):
-    """V[xi, p, c] = (B^T d B)[xi] for the 6x6 tile d of tile p (tiles overlap by 2, stride 4)."""
-    n, _, _, channels = xpad.shape
+@njit(cache=True)
+def _tile_corner(p, tiles_h, tiles_w):
+    """Image, top row and left column (in tile units times 4) of tile p."""
     per_image = tiles_h * tiles_w
-    for p in prange(n * per_image):
-        image, rest = p // per_image, p % per_image
-        top, left = 4 * (rest // tiles_w), 4 * (rest % tiles_w)
-        t = np.empty((6, 6, channels), dtype=xpad.dtype)
-        for b in range(6):  # t = B^T d, column by column
-            for c in range(channels):
-                r = _bt(xpad[image, top, left + b, c], xpad[image, top + 1, left + b, c],
-                        xpad[image, top + 2, left + b, c], xpad[image, top + 3, left + b, c],
-                        xpad[image, top + 4, left + b, c], xpad[image, top + 5, left + b, c])
-                for i in range(6):
-                    t[i, b, c] = r[i]
-        for i in range(6):  # V = t B, row by row
-            for c in range(channels):
-                r = _bt(t[i, 0, c], t[i, 1, c], t[i, 2, c], t[i, 3, c], t[i, 4, c], t[i, 5, c])
-                for j in range(6):
-                    v[6 * i + j, p, c] = r[j]
+    image, rest = p // per_image, p % per_image
+    return image, 4 * (rest // tiles_w), 4 * (rest % tiles_w)
+
+
+@njit(cache=True)
+def _gather(src, image, row, col, d):
+    """d = the (rows, cols) window of src[image] at (row, col), zero where it leaves src."""
+    d[:] = 0
+    height, width = src.shape[1], src.shape[2]
+    for i in range(max(0, -row), min(d.shape[0], height - row)):
+        for j in range(max(0, -col), min(d.shape[1], width - col)):
+            for c in range(src.shape[3]):
+                d[i, j, c] = src[image, row + i, col + j, c]
+
+
+@njit(cache=True)
+def _input_tile(x, top, left, p, tiles_h, tiles_w, d, t, v, q):
+    """v[:, q, :] = B^T d B for the 6x6 tile d of tile p (padding ``top``/``left``); d, t: (6, 6, C)."""
+    image, row, col = _tile_corner(p, tiles_h, tiles_w)
+    _gather(x, image, row - top, col - left, d)
+    for b in range(6):  # t = B^T d, column by column
+        for c in range(x.shape[3]):
+            r = _bt(d[0, b, c], d[1, b, c], d[2, b, c], d[3, b, c], d[4, b, c], d[5, b, c])
+            for i in range(6):
+                t[i, b, c] = r[i]
+    for i in range(6):  # V = t B, row by row
+        for c in range(x.shape[3]):
+            r = _bt(t[i, 0, c], t[i, 1, c], t[i, 2, c], t[i, 3, c], t[i, 4, c], t[i, 5, c])
+            for j in range(6):
+                v[6 * i + j, q, c] = r[j]
+
+
+@njit(cache=True)
+def _output_tile(m, q, p, tiles_h, tiles_w, bias, relu, t, out, y):
+    """y's 4x4 tile p = (A^T M A) + bias for the 6x6 tile M[:, q, :], max(0, .) if ``relu``; the part
+    beyond y's edge is dropped. t: (4, 6, K), out: (4, 4, K) scratch."""
+    image, top, left = _tile_corner(p, tiles_h, tiles_w)
+    channels = y.shape[3]
+    zero = y.dtype.type(0)
+    for b in range(6):  # t = A^T M
+        for k in range(channels):
+            r = _at(m[b, q, k], m[6 + b, q, k], m[12 + b, q, k],
+                    m[18 + b, q, k], m[24 + b, q, k], m[30 + b, q, k])
+            for i in range(4):
+                t[i, b, k] = r[i]
+    for i in range(4):  # out = t A + bias
+        for k in range(channels):
+            r = _at(t[i, 0, k], t[i, 1, k], t[i, 2, k], t[i, 3, k], t[i, 4, k], t[i, 5, k])
+            for j in range(4):
+                out[i, j, k] = r[j] + bias[k]
+    if relu:
+        for i in range(4):
+            for j in range(4):
+                for k in range(channels):
+                    out[i, j, k] = max(out[i, j, k], zero)
+    for i in range(min(4, y.shape[1] - top)):
+        for j in range(min(4, y.shape[2] - left)):
+            for k in range(channels):
+                y[image, top + i, left + j, k] = out[i, j, k]
+
+
+@njit(cache=True)
+def _output_grad_tile(dy, p, tiles_h, tiles_w, d, t, dm, q):
+    """dm[:, q, :] = A dY A^T for the 4x4 tile of dY of tile p (zero beyond dY's edge: the
+    outputs the forward dropped); d: (4, 4, K), t: (6, 4, K) scratch."""
+    image, top, left = _tile_corner(p, tiles_h, tiles_w)
+    _gather(dy, image, top, left, d)
+    for s in range(4):  # t = A dY
+        for k in range(dy.shape[3]):
+            r = _a(d[0, s, k], d[1, s, k], d[2, s, k], d[3, s, k])
+            for a in range(6):
+                t[a, s, k] = r[a]
+    for a in range(6):  # dM = t A^T
+        for k in range(dy.shape[3]):
+            r = _a(t[a, 0, k], t[a, 1, k], t[a, 2, k], t[a, 3, k])
+            for b in range(6):
+                dm[6 * a + b, q, k] = r[b]
+
+
+@njit(parallel=True, cache=True)
+def input_transform(x, top, left, tiles_h, tiles_w, v):
+    """V[xi, p, c] = (B^T d B)[xi] for the 6x6 tile d of tile p (tiles overlap by 2, stride 4)."""
+    for p in prange(x.shape[0] * tiles_h * tiles_w):
+        d = np.empty((6, 6, x.shape[3]), x.dtype)
+        _input_tile(x, top, left, p, tiles_h, tiles_w, d, np.empty_like(d), v, p)
 
 
 @njit(parallel=True, cache=True)
 def output_transform(m, tiles_h, tiles_w, bias, relu, y):
     """y[image, 4t + r, 4u + s, k] = (A^T M A)[r, s] + bias[k] for the 6x6 tile M[:, p, k] of tile
     p = (image, t, u), then max(0, .) if ``relu``; the part of a tile beyond y's edge is dropped."""
-    n, h, w, channels = y.shape
-    zero = y.dtype.type(0)
-    for row in prange(n * tiles_h):  # one row of tiles of one image per task
-        image, t_row = row // tiles_h, row % tiles_h
+    channels = y.shape[3]
+    for row in prange(y.shape[0] * tiles_h):  # one row of tiles of one image per task
         t = np.empty((4, 6, channels), dtype=m.dtype)
         out = np.empty((4, 4, channels), dtype=m.dtype)
-        top = 4 * t_row
-        for t_col in range(tiles_w):
-            p, left = row * tiles_w + t_col, 4 * t_col
-            for b in range(6):  # t = A^T M
-                for k in range(channels):
-                    r = _at(m[b, p, k], m[6 + b, p, k], m[12 + b, p, k],
-                            m[18 + b, p, k], m[24 + b, p, k], m[30 + b, p, k])
-                    for i in range(4):
-                        t[i, b, k] = r[i]
-            for i in range(4):  # out = t A + bias
-                for k in range(channels):
-                    r = _at(t[i, 0, k], t[i, 1, k], t[i, 2, k], t[i, 3, k], t[i, 4, k], t[i, 5, k])
-                    for j in range(4):
-                        out[i, j, k] = r[j] + bias[k]
-            if relu:
-                for i in range(4):
-                    for j in range(4):
-                        for k in range(channels):
-                            out[i, j, k] = max(out[i, j, k], zero)
-            for i in range(min(4, h - top)):
-                for j in range(min(4, w - left)):
-                    for k in range(channels):
-                        y[image, top + i, left + j, k] = out[i, j, k]
+        for p in range(row * tiles_w, (row + 1) * tiles_w):
+            _output_tile(m, p, p, tiles_h, tiles_w, bias, relu, t, out, y)
 
 
 @njit(parallel=True, cache=True)
-def output_grad_transform(dy, dm):
+def output_grad_transform(dy, tiles_h, tiles_w, dm):
     """dM[xi, p, k] = (A dY A^T)[xi] for the 4x4 tile of dY of tile p (the adjoint of ``output_transform``)."""
-    n, height, width, channels = dy.shape
-    tiles_h, tiles_w = height // 4, width // 4
-    per_image = tiles_h * tiles_w
-    for p in prange(n * per_image):
-        image, rest = p // per_image, p % per_image
-        top, left = 4 * (rest // tiles_w), 4 * (rest % tiles_w)
-        t = np.empty((6, 4, channels), dtype=dy.dtype)
-        for s in range(4):  # t = A dY
-            for k in range(channels):
-                r = _a(dy[image, top, left + s, k], dy[image, top + 1, left + s, k],
-                       dy[image, top + 2, left + s, k], dy[image, top + 3, left + s, k])
-                for a in range(6):
-                    t[a, s, k] = r[a]
-        for a in range(6):  # dM = t A^T
-            for k in range(channels):
-                r = _a(t[a, 0, k], t[a, 1, k], t[a, 2, k], t[a, 3, k])
-                for b in range(6):
-                    dm[6 * a + b, p, k] = r[b]
+    for p in prange(dy.shape[0] * tiles_h * tiles_w):
+        d = np.empty((4, 4, dy.shape[3]), dy.dtype)
+        _output_grad_tile(dy, p, tiles_h, tiles_w, d, np.empty((6, 4, dy.shape[3]), dy.dtype), dm, p)
+
+
+@njit(parallel=True, cache=True)
+def conv_blocks(x, top, left, u, bias, relu, tiles_h, tiles_w, block, y, kept):
+    """The whole F(4x4, 3x3) convolution, ``block`` tiles at a time: each block's V (36, block, C)
+    and M (36, block, K) stay in the core's cache between the input transform, the 36 GEMMs
+    M[xi] = V[xi] @ U[xi] (BLAS, on this thread) and the output transform (bias, ReLU, crop).
+
+    u: (36, C, K) transformed filters; kept: (36, P, C) receives V for the weight gradient, or has
+    no tiles (36, 0, C) to keep nothing. Pays off while U is small enough to stay cached as well.
+    """
+    channels, filters = x.shape[3], u.shape[2]
+    tiles = x.shape[0] * tiles_h * tiles_w
+    keep = kept.shape[1] == tiles
+    for first in prange((tiles + block - 1) // block):
+        start = first * block
+        size = min(tiles, start + block) - start
+        v = np.empty((36, size, channels), dtype=x.dtype)
+        d = np.empty((6, 6, channels), dtype=x.dtype)
+        t = np.empty_like(d)
+        for q in range(size):
+            _input_tile(x, top, left, start + q, tiles_h, tiles_w, d, t, v, q)
+        m = np.empty((36, size, filters), dtype=y.dtype)
+        for xi in range(36):
+            np.dot(v[xi], u[xi], m[xi])
+        if keep:
+            kept[:, start:start + size] = v
+        t_out = np.empty((4, 6, filters), dtype=y.dtype)
+        out = np.empty((4, 4, filters), dtype=y.dtype)
+        for q in range(size):
+            _output_tile(m, q, start + q, tiles_h, tiles_w, bias, relu, t_out, out, y)
+
+
+@njit(parallel=True, cache=True)
+def weight_grad_blocks(kept, dy, tiles_h, tiles_w, block, du):
+    """du[part] = sum over this part's blocks of V[xi]^T @ dM[xi], dM = A dY A^T made block by block.
+
+    kept: (36, P, C) the forward's V, dy: (N, H_out, W_out, K), du: (parts, 36, C, K): one partial
+    sum per part (the caller adds them: a fixed split, so the same thread count gives the same bits).
+    """
+    parts, tiles = du.shape[0], kept.shape[1]
+    channels, filters = kept.shape[2], dy.shape[3]
+    blocks = (tiles + block - 1) // block
+    for part in prange(parts):
+        du[part] = 0
+        dm = np.empty((36, block, filters), dtype=dy.dtype)
+        d = np.empty((4, 4, filters), dtype=dy.dtype)
+        t = np.empty((6, 4, filters), dtype=dy.dtype)
+        product = np.empty((channels, filters), dtype=dy.dtype)
+        for first in range(part * blocks // parts, (part + 1) * blocks // parts):
+            start = first * block
+            size = min(tiles, start + block) - start
+            for q in range(size):
+                _output_grad_tile(dy, start + q, tiles_h, tiles_w, d, t, dm, q)
+            for xi in range(36):
+                np.dot(kept[xi, start:start + size].T, dm[xi, :size], product)
+                du[part, xi] += product
