@@ -4,14 +4,18 @@
 ``set_implementation("reference")`` makes every op use its plain, loop-based
 reference code (slow, for teaching and for tests); ``"fast"`` (the default)
 uses the optimised paths (im2col + GEMM, Winograd, fused bias+activation).
+``set_keep_freed_memory(False)`` stops a model from asking malloc to keep freed memory for reuse
+(``faltung.ops.memory``; on by default, off with ``FALTUNG_KEEP_FREED_MEMORY=0``).
 """
 import contextlib
+import os
 
 import numpy as np
 
 _FLOATX = "float32"
 _IMPLEMENTATION = "fast"
 EPSILON = 1e-7
+_KEEP_FREED_MEMORY = os.environ.get("FALTUNG_KEEP_FREED_MEMORY", "1") != "0"
 
 
 def floatx():
@@ -51,6 +55,19 @@ def use_implementation(value):
         yield
     finally:
         set_implementation(old)
+
+
+def keep_freed_memory():
+    """Whether a model asks malloc to keep freed memory for the next step (``faltung.ops.memory``)."""
+    return _KEEP_FREED_MEMORY
+
+
+def set_keep_freed_memory(value):
+    """On (default) or off; must be set before a model first runs (malloc's setting is not undone)."""
+    global _KEEP_FREED_MEMORY
+    if not isinstance(value, bool):
+        raise ValueError(f"set_keep_freed_memory: expected True or False, got {value!r}")
+    _KEEP_FREED_MEMORY = value
 
 
 def standardize_dtype(dtype):
