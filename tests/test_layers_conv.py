@@ -29,6 +29,7 @@ CONV2D_CASES = [
     (dict(filters=2, kernel_size=3, padding="valid", activation="sigmoid", use_bias=False), (2, 5, 4, 3)),
     (dict(filters=3, kernel_size=3, strides=(1, 2), padding="SAME", activation="elu"), (1, 5, 6, 3)),
     (dict(filters=2, kernel_size=1, activation="softplus"), (2, 3, 4, 3)),
+    (dict(filters=3, kernel_size=3, padding="same", activation="relu", use_bias=False), (2, 5, 4, 2)),
 ]
 
 

@@ -60,6 +60,28 @@ def test_bias_grad_sums_over_batch_and_space():
     assert conv_ops.bias_grad(dy.astype(np.float32)).dtype == np.float32
 
 
+@pytest.mark.parametrize("num_threads", [1, 2, 3])
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (3, 7, 5, 6), (2, 33, 17, 40)])  # 2*33*17 rows: blocks of 64 and a rest
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_relu_backward_and_bias_grad_equal_the_numpy_passes(dtype, shape, num_threads, monkeypatch):
+    """dz = dy * [y > 0] and db = the sum of dz over (N, H, W), in one pass, one partial sum per thread."""
+    from faltung.ops import epilogue, jit
+    monkeypatch.setattr(jit, "THREADS", num_threads)
+    rng = np.random.default_rng(len(shape) + num_threads)
+    y = np.maximum(rng.standard_normal(shape), 0).astype(dtype)   # a ReLU's output: zeros and positives
+    dy = rng.standard_normal(shape).astype(dtype)
+    expected_dz = np.where(y > 0, dy, 0)
+    expected_db = expected_dz.astype(np.float64).sum(axis=(0, 1, 2))
+    for fused in (True, False):
+        monkeypatch.setattr(epilogue, "FUSED", fused)
+        dz, db = epilogue.bias_relu_backward(dy, y, relu=True, bias=True)
+        assert dz.dtype == db.dtype == dtype and dz.shape == shape
+        np.testing.assert_array_equal(dz, expected_dz)
+        tol = 1e-12 if dtype == np.float64 else 1e-5
+        np.testing.assert_allclose(db, expected_db, rtol=tol, atol=tol * np.abs(dy).sum(axis=(0, 1, 2)).max())
+        assert epilogue.bias_relu_backward(dy, y, relu=True, bias=False)[1] is None
+
+
 @pytest.mark.parametrize("x_shape, pool, strides, padding", [
     ((2, 8, 6, 3), (2, 2), None, "valid"),     # windows tile x exactly: broadcast backward
     ((2, 7, 9, 3), (2, 2), None, "valid"),     # odd sizes: the last row/column is dropped

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import activations, initializers
 from ..ops import conv as conv_ops
+from ..ops.epilogue import bias_relu_backward
 from ..ops.im2col import effective_size
 from .base import Layer, normalize_padding, normalize_tuple
 
@@ -97,18 +98,23 @@ class _Conv(Layer):
         return y
 
     def backward(self, dy):
-        """``dz = f'(z) · dy`` (3.9), then the linear backward."""
+        """``dz = f'(z) · dy`` (3.9), then the linear backward. For ReLU, dz and the bias gradient
+        come from one pass (``epilogue.bias_relu_backward``)."""
         _, z, y = self.cache
+        if isinstance(self.activation, activations.ReLU):
+            dz, db = bias_relu_backward(dy, y, relu=True, bias=self.use_bias)
+            return self.backward_linear(dz, db)
         return self.backward_linear(self.activation.backward(dy, z, y))
 
-    def backward_linear(self, dz):
+    def backward_linear(self, dz, db=None):
         """Gradients from ``dz = dL/dz`` (pre-activation): sets ``self.gradients``, returns ``dx``.
 
         ``dx`` is None when no one can use it: the layer is applied once in a model, directly to
         the model's input (a model does not backpropagate into its inputs), as the first
         Conv2D of every CNN. That skips a whole full_conv / col2im per training step.
         """
-        dx, dw, db = self._linear_backward(dz, self.cache[0], self._input_gradient_needed())
+        dx, dw, op_db = self._linear_backward(dz, self.cache[0], self._input_gradient_needed(), db is None)
+        db = op_db if db is None else db
         grads = [dw, db] if self.use_bias else [dw]
         self.gradients = grads if self.trainable else []
         return dx
@@ -164,8 +170,8 @@ class Conv2D(_Conv):
         return conv_ops.conv2d_forward(x, self.kernel, self.bias, self.strides, self.padding,
                                        self.dilation_rate, self._workspace, for_backward=training, relu=relu)
 
-    def _linear_backward(self, dz, op_cache, need_dx=True):
-        return conv_ops.conv2d_backward(dz, op_cache, need_dx)
+    def _linear_backward(self, dz, op_cache, need_dx=True, need_db=True):
+        return conv_ops.conv2d_backward(dz, op_cache, need_dx, need_db)
 
 
 class Conv2DTranspose(_Conv):
@@ -207,8 +213,8 @@ class Conv2DTranspose(_Conv):
                                                      self.output_padding, self.dilation_rate, self._workspace)
         return (np.maximum(z, 0, out=z) if relu else z), cache
 
-    def _linear_backward(self, dz, op_cache, need_dx=True):
-        return conv_ops.conv2d_transpose_backward(dz, op_cache, need_dx)
+    def _linear_backward(self, dz, op_cache, need_dx=True, need_db=True):
+        return conv_ops.conv2d_transpose_backward(dz, op_cache, need_dx, need_db)
 
     def get_config(self):
         config = super().get_config()

@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import config
 from . import winograd
-from .epilogue import bias_relu
+from .epilogue import bias_grad, bias_relu
 from .im2col import crop, effective_size, im2col, offset_slice, output_hw, pad, resolve_padding
 
 _NO_PADS = ((0, 0), (0, 0))
@@ -249,22 +249,17 @@ def conv2d_forward(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=
     return y, cache
 
 
-def conv2d_backward(dy, cache, need_dx=True):
+def conv2d_backward(dy, cache, need_dx=True, need_db=True):
     """``dW = xcorr(X, dY)`` (3.10), ``dX = full_conv(dY, rot180(W))`` (3.11), ``db = Σ dY``.
 
-    ``need_dx=False`` skips dX (returned as None), e.g. for a first layer.
+    ``need_dx=False`` skips dX (returned as None), e.g. for a first layer; ``need_db=False``
+    skips db (None: the caller has it from the epilogue's backward).
     """
     kernels, saved, w, x_shape, pads, strides, dilation, has_bias, workspace = cache
     dw = kernels.conv_weight_grad(saved, dy, w.shape, pads, strides, dilation)
     dx = kernels.conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace) if need_dx else None
-    db = bias_grad(dy) if has_bias else None
+    db = bias_grad(dy) if has_bias and need_db else None
     return dx, dw, db
-
-
-def bias_grad(dy):
-    """``db = Σ_{n,h,w} dY[n, h, w, :]``: (N, H, W, F) -> (F,). einsum sums the rows of the
-    (N*H*W, F) view in one pass, 2-4x faster than ``sum(axis=(0, 1, 2))`` for few channels."""
-    return np.einsum("pf->f", dy.reshape(-1, dy.shape[-1]))
 
 
 # ---- public ops: transposed convolution ---------------------------------------------------
@@ -292,14 +287,14 @@ def conv2d_transpose_forward(x, w, b=None, strides=(1, 1), padding="valid", outp
     return y, cache
 
 
-def conv2d_transpose_backward(dy, cache, need_dx=True):
+def conv2d_transpose_backward(dy, cache, need_dx=True, need_db=True):
     """``dx = conv(dY, W)`` (the forward convolution), ``dW = xcorr(dY, X)``, ``db = Σ dY``.
 
-    ``need_dx=False`` returns dx as None (dW still needs the windows of dY).
+    ``need_dx=False`` returns dx as None (dW still needs the windows of dY); ``need_db=False`` db.
     """
     kernels, x, w, pads, strides, dilation, has_bias, workspace = cache
     dx, saved = kernels.conv_forward(dy, w, pads, strides, dilation, workspace)
     dw = kernels.conv_weight_grad(saved, x, w.shape, pads, strides, dilation)
     dx = dx if need_dx else None
-    db = bias_grad(dy) if has_bias else None
+    db = bias_grad(dy) if has_bias and need_db else None
     return dx, dw, db
