@@ -9,7 +9,7 @@ the BLAS threads of the GEMM that follows (measured: 2x slower than one thread).
 not allow two kernels at once, so ``run`` lets one caller in at a time (a web server answering
 two requests, say).
 
-A kernel that calls BLAS itself (``np.dot`` inside a ``prange``: Winograd's blocked convolution)
+A kernel that calls BLAS itself (``blas.gemm`` inside a ``prange``: Winograd's blocked convolution)
 runs with ``blas_inside=True``: the BLAS is then held to one thread while the kernel runs, so that
 the kernel's threads share the cores among them instead of each starting BLAS threads of its own.
 
@@ -38,8 +38,9 @@ THREADS = None
 
 
 def _one_blas_thread():
-    """Every loaded BLAS on one thread until the block ends, the one Numba's ``np.dot`` calls
-    (SciPy's, imported here before threadpoolctl looks for libraries) included."""
+    """Every loaded BLAS on one thread until the block ends: NumPy's (``blas.gemm``) and SciPy's
+    (what Numba's ``np.dot``, ``blas.gemm``'s fallback, calls; imported here before threadpoolctl
+    looks for libraries)."""
     global _BLAS
     if _BLAS is None:
         import scipy.linalg.cython_blas  # noqa: F401  (what Numba's np.dot runs on)

@@ -16,7 +16,7 @@ The stages one at a time (the GEMMs between them run in NumPy):
                                                      added, ReLU applied, the overhang dropped in passing
   ``output_grad_transform(dy, th, tw, dm)``            dy (N, H_out, W_out, K) -> dm (36, P, K)
 All stages at once, a block of tiles at a time, calling BLAS for the GEMMs from each thread
-(``jit.run(..., blas_inside=True)``), so a block never leaves the core's cache:
+(``blas.gemm``, run with ``jit.run(..., blas_inside=True)``), so a block never leaves the core's cache:
   ``conv_blocks(x, top, left, u, bias, relu, th, tw, block, y, kept)``      the convolution
   ``weight_grad_blocks(kept, dy, th, tw, block, du)``                        dU = sum V^T dM
 
@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import jit  # noqa: F401  (sets Numba's threading layer before the first kernel runs)
+from .blas import gemm
 
 
 # Multiplying by 2, 4, 8 as repeated additions keeps float32 in float32 (Numba would promote
@@ -211,7 +212,7 @@ def conv_blocks(x, top, left, u, bias, relu, tiles_h, tiles_w, block, y, kept):
             _input_tile(x, top, left, start + q, tiles_h, tiles_w, d, t, v, q)
         m = np.empty((36, size, filters), dtype=y.dtype)
         for xi in range(36):
-            np.dot(v[xi], u[xi], m[xi])
+            gemm(v[xi], u[xi], m[xi], False, 0.0)
         if keep:
             kept[:, start:start + size] = v
         t_out = np.empty((4, 6, filters), dtype=y.dtype)
@@ -228,19 +229,17 @@ def weight_grad_blocks(kept, dy, tiles_h, tiles_w, block, du):
     sum per part (the caller adds them: a fixed split, so the same thread count gives the same bits).
     """
     parts, tiles = du.shape[0], kept.shape[1]
-    channels, filters = kept.shape[2], dy.shape[3]
+    filters = dy.shape[3]
     blocks = (tiles + block - 1) // block
     for part in prange(parts):
         du[part] = 0
         dm = np.empty((36, block, filters), dtype=dy.dtype)
         d = np.empty((4, 4, filters), dtype=dy.dtype)
         t = np.empty((6, 4, filters), dtype=dy.dtype)
-        product = np.empty((channels, filters), dtype=dy.dtype)
         for first in range(part * blocks // parts, (part + 1) * blocks // parts):
             start = first * block
             size = min(tiles, start + block) - start
             for q in range(size):
                 _output_grad_tile(dy, start + q, tiles_h, tiles_w, d, t, dm, q)
             for xi in range(36):
-                np.dot(kept[xi, start:start + size].T, dm[xi, :size], product)
-                du[part, xi] += product
+                gemm(kept[xi, start:start + size], dm[xi, :size], du[part, xi], True, 1.0)
