@@ -61,25 +61,41 @@ def test_bias_grad_sums_over_batch_and_space():
 
 
 @pytest.mark.parametrize("num_threads", [1, 2, 3])
-@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (3, 7, 5, 6), (2, 33, 17, 40)])  # 2*33*17 rows: blocks of 64 and a rest
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (3, 7, 5, 6), (2, 33, 17, 40)])  # few channels: (N*H, W*F) rows
+@pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid", "softmax"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fused_relu_backward_and_bias_grad_equal_the_numpy_passes(dtype, shape, num_threads, monkeypatch):
-    """dz = dy * [y > 0] and db = the sum of dz over (N, H, W), in one pass, one partial sum per thread."""
+def test_activation_backward_and_bias_grad_equal_the_numpy_passes(dtype, name, shape, num_threads, monkeypatch):
+    """dz = f'(z) * dy from the output and db = the sum of dz over (N, H, W): one fused pass with one
+    partial sum per thread (relu, tanh, sigmoid), or the activation's own backward (softmax)."""
+    from faltung import activations
     from faltung.ops import epilogue, jit
     monkeypatch.setattr(jit, "THREADS", num_threads)
+    activation = activations.get(name)
     rng = np.random.default_rng(len(shape) + num_threads)
-    y = np.maximum(rng.standard_normal(shape), 0).astype(dtype)   # a ReLU's output: zeros and positives
+    y = activation.forward(rng.standard_normal(shape)).astype(dtype)
     dy = rng.standard_normal(shape).astype(dtype)
-    expected_dz = np.where(y > 0, dy, 0)
+    expected_dz = activation.backward(dy, None, y)
     expected_db = expected_dz.astype(np.float64).sum(axis=(0, 1, 2))
     for fused in (True, False):
         monkeypatch.setattr(epilogue, "FUSED", fused)
-        dz, db = epilogue.bias_relu_backward(dy, y, relu=True, bias=True)
-        assert dz.dtype == db.dtype == dtype and dz.shape == shape
-        np.testing.assert_array_equal(dz, expected_dz)
+        dz, db = epilogue.activation_backward(dy, y, activation, bias=True)
+        assert dz.dtype == db.dtype == dtype and dz.shape == shape and db.shape == shape[-1:]
         tol = 1e-12 if dtype == np.float64 else 1e-5
-        np.testing.assert_allclose(db, expected_db, rtol=tol, atol=tol * np.abs(dy).sum(axis=(0, 1, 2)).max())
-        assert epilogue.bias_relu_backward(dy, y, relu=True, bias=False)[1] is None
+        np.testing.assert_allclose(dz, expected_dz, rtol=tol, atol=tol)
+        np.testing.assert_allclose(db, expected_db, rtol=tol, atol=tol * np.abs(expected_dz).sum(axis=(0, 1, 2)).max())
+        assert epilogue.activation_backward(dy, y, activation, bias=False)[1] is None
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 5, 6), (2, 3, 5, 40), (7, 6)])
+def test_bias_add_and_bias_grad_through_wide_rows(shape):
+    """Few channels go through the (N*H, W*F) view with the bias tiled W times: same numbers."""
+    from faltung.ops import epilogue
+    rng = np.random.default_rng(shape[-1])
+    y, bias = rng.standard_normal(shape), rng.standard_normal(shape[-1])
+    expected = np.maximum(y + bias, 0)
+    np.testing.assert_allclose(epilogue.bias_relu(y.copy(), bias, relu=True), expected, rtol=0, atol=1e-15)
+    axes = tuple(range(len(shape) - 1))
+    np.testing.assert_allclose(epilogue.bias_grad(y), y.sum(axis=axes), rtol=1e-12)
 
 
 @pytest.mark.parametrize("x_shape, pool, strides, padding", [

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import activations, initializers
 from ..ops import conv as conv_ops
-from ..ops.epilogue import bias_relu_backward
+from ..ops.epilogue import activation_backward
 from ..ops.im2col import effective_size
 from .base import Layer, normalize_padding, normalize_tuple
 
@@ -98,11 +98,12 @@ class _Conv(Layer):
         return y
 
     def backward(self, dy):
-        """``dz = f'(z) · dy`` (3.9), then the linear backward. For ReLU, dz and the bias gradient
-        come from one pass (``epilogue.bias_relu_backward``)."""
+        """``dz = f'(z) · dy`` (3.9), then the linear backward. Where f' needs only the output y
+        (ReLU, tanh, sigmoid, ...), dz and the bias gradient come from ``epilogue.activation_backward``
+        (one pass for the common ones)."""
         _, z, y = self.cache
-        if isinstance(self.activation, activations.ReLU):
-            dz, db = bias_relu_backward(dy, y, relu=True, bias=self.use_bias)
+        if self.activation.needs_only_output and not isinstance(self.activation, activations.Linear):
+            dz, db = activation_backward(dy, y, self.activation, bias=self.use_bias)
             return self.backward_linear(dz, db)
         return self.backward_linear(self.activation.backward(dy, z, y))
 

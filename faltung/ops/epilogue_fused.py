@@ -1,12 +1,13 @@
-"""The backward of the conv epilogue (bias + ReLU) in one pass (Numba), for ``epilogue.py``.
+"""The backward of a conv's epilogue (bias + activation) in one pass (Numba), for ``epilogue.py``.
 
-NumPy needs three passes for it: the mask ``y > 0``, the product ``dy * mask`` and the sum over
-all pixels for the bias. Here each row of dY is read once, masked where the ReLU's output was 0
-and added to the bias gradient while it is in a register.
+NumPy needs three or more passes for it: the activation's derivative from the output y, its
+product with dY and the sum over all pixels for the bias. Here each row of dY is read once,
+multiplied by the derivative (formula 3.9) and added to the bias gradient while it is in a register.
 
-  ``relu_backward(dy, y, dz, db_parts)``   dy, y, dz: (P, F) (P = N*H*W pixels), db_parts: (parts, F)
-                                           dz = dy * [y > 0]; db_parts[t] = the sum of dz over the
-                                           t-th of ``parts`` equal runs of rows (the caller adds them)
+  ``activation_backward(dy, y, kind, dz, db_parts)``   dy, y, dz: (rows, F'), db_parts: (parts, F')
+        dz = f'(z) * dy from the output y, for ``kind`` RELU ([y > 0]), TANH (1 - y^2) or
+        SIGMOID (y (1 - y)); db_parts[t] = the sum of dz over the t-th of ``parts`` equal runs of
+        rows (the caller adds them, and folds F' = W*F columns back to F when it passed that view)
 
 Rows are summed in blocks of ``_BLOCK`` before they are added to the part's total, which keeps the
 float32 rounding error of a long sum down (as NumPy's pairwise sum does). Run through ``jit.run``.
@@ -16,14 +17,25 @@ from numba import njit, prange
 
 from . import jit  # noqa: F401  (sets Numba's threading layer before the first kernel runs)
 
+RELU, TANH, SIGMOID = 1, 2, 3
 _BLOCK = 64
 
 
+@njit(inline="always")
+def _times_derivative(kind, g, y, zero, one):
+    """dY * f'(z), f' written with the output y = f(z)."""
+    if kind == RELU:
+        return g if y > zero else zero
+    if kind == TANH:
+        return g * (one - y * y)
+    return g * y * (one - y)
+
+
 @njit(parallel=True, cache=True)
-def relu_backward(dy, y, dz, db_parts):
+def activation_backward(dy, y, kind, dz, db_parts):
     rows, channels = dy.shape
     parts = db_parts.shape[0]
-    zero = dy.dtype.type(0)
+    zero, one = dy.dtype.type(0), dy.dtype.type(1)
     for part in prange(parts):
         total = db_parts[part]
         total[:] = 0
@@ -33,7 +45,7 @@ def relu_backward(dy, y, dz, db_parts):
             block[:] = 0
             for r in range(start, min(last, start + _BLOCK)):
                 for k in range(channels):
-                    g = dy[r, k] if y[r, k] > zero else zero
+                    g = _times_derivative(kind, dy[r, k], y[r, k], zero, one)
                     dz[r, k] = g
                     block[k] += g
             total += block
