@@ -126,7 +126,8 @@ def conv_forward(x, w, pads, strides, dilation, workspace=None, for_backward=Tru
         stop = min(n, start + step)
         cols = im2col(pad(x[start:stop], pads), (kh, kw), out_hw, strides, dilation,
                       out=buffer[:(stop - start) * per_image // x.itemsize])
-        bias_relu(np.matmul(cols, w2, out=y[start:stop].reshape(-1, f)), bias, relu)  # while in cache
+        np.matmul(cols, w2, out=y[start:stop].reshape(-1, f))
+        bias_relu(y[start:stop], bias, relu)  # while in cache
     return y, x
 
 
