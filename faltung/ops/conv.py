@@ -55,6 +55,12 @@ def _is_pointwise(kernel_hw, strides, pads):
     return kernel_hw == (1, 1) and tuple(strides) == (1, 1) and pads == _NO_PADS
 
 
+def _is_whole_window(in_hw, kernel_hw, pads, dilation):
+    """The kernel spans the whole unpadded input (LeNet's C5): one window per image, so the
+    convolution is a Dense layer on the flattened image, ``cols = x.reshape(N, H*W*C)``."""
+    return tuple(kernel_hw) == tuple(in_hw) and pads == _NO_PADS and tuple(dilation) == (1, 1)
+
+
 def _scratch(workspace, key, size, dtype):
     """A buffer of ``size`` elements from the caller's ``workspace`` dict (None: allocate anew).
 
@@ -110,6 +116,9 @@ def conv_forward(x, w, pads, strides, dilation, workspace=None, for_backward=Tru
     if _is_pointwise((kh, kw), strides, pads):
         y = (x.reshape(-1, c) @ w2).reshape(x.shape[:3] + (f,))
         return bias_relu(y, bias, relu), x.reshape(-1, c)
+    if _is_whole_window(x.shape[1:3], (kh, kw), pads, dilation):
+        cols = x.reshape(n, kh * kw * c)
+        return bias_relu((cols @ w2).reshape(n, 1, 1, f), bias, relu), cols
     out_hw = output_hw(x.shape[1:3], (kh, kw), strides, pads, dilation)
     per_image = out_hw[0] * out_hw[1] * kh * kw * c * x.itemsize
     if n * per_image <= CHUNK_BYTES:
@@ -168,8 +177,8 @@ def conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace=None):
     if winograd_pads is not None:  # a stride-1 3x3 convolution of dY with rot180(W)
         return winograd.conv2d_3x3_backward_input(dy, w, winograd_pads, m=WINOGRAD_TILE)
     dy2 = dy.reshape(-1, f)
-    if _is_pointwise((kh, kw), strides, pads):
-        return (dy2 @ w.reshape(c, f).T).reshape(x_shape)
+    if _is_pointwise((kh, kw), strides, pads) or _is_whole_window(x_shape[1:3], (kh, kw), pads, dilation):
+        return (dy2 @ w.reshape(-1, f).T).reshape(x_shape)  # each dY row back onto its one window
     (top, bottom), (left, right) = pads
     keh, kew = effective_size(kh, dilation[0]), effective_size(kw, dilation[1])
     full_pads = ((keh - 1 - top, keh - 1 - bottom), (kew - 1 - left, kew - 1 - right))

@@ -15,6 +15,8 @@ from .. import config
 
 #: the activation's backward and the bias gradient in one pass (``epilogue_fused``); False: NumPy's passes
 FUSED = True
+#: smaller gradients take NumPy's passes (a kernel launch costs more than it saves)
+FUSED_MIN_SIZE = 1 << 15
 #: fewer channels than this: the bias is added and summed through the (N*H, W*F) view of y, since
 #: NumPy's loops over a row of only F numbers run slowly
 FEW_CHANNELS = 32
@@ -64,7 +66,7 @@ def activation_backward(dy, y, activation, bias=True):
     from . import jit
     kind = _FUSED_KINDS.get(activation.name)
     if (kind is None or not FUSED or not jit.AVAILABLE or config.implementation() != "fast"
-            or dy.dtype != y.dtype or dy.ndim != 4):
+            or dy.dtype != y.dtype or dy.ndim != 4 or dy.size < FUSED_MIN_SIZE):
         dz = activation.backward(dy, None, y)
         return dz, (bias_grad(dz) if bias else None)
     from . import epilogue_fused
