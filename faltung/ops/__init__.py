@@ -1,11 +1,20 @@
 """Stateless numeric kernels: NumPy in, NumPy out, NHWC.
 
-  conv.py       conv2d_forward/backward, conv2d_transpose_forward/backward (im2col + GEMM)
-  pool.py       max_pool2d_forward/backward, avg_pool2d_forward/backward
-  im2col.py     output sizes, "same"/"valid" padding, im2col and col2im
-  winograd.py   Winograd F(2x2, 3x3) / F(4x4, 3x3) for stride-1 3x3 convolutions (used for dX)
-  reference.py  the plain loop versions of every kernel (``faltung.config.set_implementation("reference")``)
-  threads.py    how many threads the BLAS behind the matrix products uses (threadpoolctl)
+  conv.py             conv2d_forward/backward, conv2d_transpose_forward/backward (im2col + GEMM)
+  pool.py             max_pool2d_forward/backward, avg_pool2d_forward/backward
+  im2col.py           output sizes, "same"/"valid" padding, im2col and col2im
+  winograd.py         Winograd F(2x2, 3x3) / F(4x4, 3x3) for stride-1 3x3 convolutions
+  epilogue.py         bias + activation after a conv, and its backward (dz = f'(z) dY, db)
+  reference.py        the plain loop versions of every kernel (``faltung.config.set_implementation("reference")``)
+One-pass Numba kernels behind the fast paths (each tested against the NumPy form above it):
+  winograd_fused.py   the Winograd tile transforms, and whole convolutions a block of tiles at a time
+  pool_fused.py       max pooling that records the winning offset, and its gradient routing
+  epilogue_fused.py   the activation's backward and the bias gradient in one pass
+  blas.py             NumPy's OpenBLAS called from inside those kernels
+  jit.py              how the kernels run: threads, one caller at a time
+Process settings:
+  threads.py          how many threads the BLAS behind the matrix products uses (threadpoolctl)
+  memory.py           glibc's malloc keeps freed memory for the next training step
 """
 from .conv import (conv2d_backward, conv2d_forward, conv2d_transpose_backward,  # noqa: F401
                    conv2d_transpose_forward, conv2d_transpose_output_hw)

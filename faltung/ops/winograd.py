@@ -27,7 +27,10 @@ Here the transforms are written as small matrix products over all tiles at once,
 the algebra; with ``FUSED`` (the default) F(4x4, 3x3) runs them instead as one-pass loops
 (``winograd_fused.py``, Numba) that read and write each tile once and, in the output transform,
 add the bias, apply ReLU and crop in passing. The alpha^2 GEMMs run in BLAS either way. Images
-are processed in chunks of about CHUNK_BYTES so that a chunk's tiles stay in the cache.
+are processed in chunks of about CHUNK_BYTES so that a chunk's tiles stay in the cache; layers
+with up to 64 x 64 channels go further and run all three stages a block of BLOCK_TILES tiles at a
+time on each thread (``winograd_fused.conv_blocks`` / ``weight_grad_blocks``), so a block's V and M
+never leave the core's own cache.
 ``faltung.ops.conv`` uses all of it for stride-1 3x3 convolutions with enough channels.
 
 Functions (shapes NHWC; ``pads = (top, bottom, left, right)``, each in 0..2):
