@@ -123,8 +123,9 @@ def test_weight_grad_equals_reference(pad_name, m, path, chunk_bytes, monkeypatc
         expected_y, xp = reference.conv_forward(x, w, pads, (1, 1), (1, 1))
         expected_y = np.maximum(expected_y + b, 0) if relu else expected_y + b
         np.testing.assert_allclose(y, expected_y, rtol=0, atol=1e-10 * np.abs(expected_y).max())
-    blocked = path.startswith("blocks") and m == 4
-    assert len(transformed.chunks) == (3 if chunk_bytes == 1 and not blocked else 1)
+    blocked = path.startswith("blocks") and m == 4  # keeps x, no chunks of V
+    assert len(transformed.chunks) == (0 if blocked else 3 if chunk_bytes == 1 else 1)
+    assert (transformed.x is not None) == blocked
     dy = rng.standard_normal(y.shape)
     for num_threads in (1, 2):  # the blocked dW sums one partial sum per thread
         monkeypatch.setattr(jit, "THREADS", num_threads)
@@ -138,10 +139,9 @@ def test_weight_grad_equals_reference(pad_name, m, path, chunk_bytes, monkeypatc
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("block", [1, 7, 64])
-@pytest.mark.parametrize("keep", [True, False])
-def test_blocked_kernel_equals_the_stages_one_at_a_time(keep, block, dtype):
-    """``conv_blocks`` (all stages per block of tiles, BLAS called from its threads) gives what the
-    one-stage kernels with NumPy's GEMMs between them give, and keeps the same V."""
+def test_blocked_kernels_equal_the_stages_one_at_a_time(block, dtype):
+    """``conv_blocks`` and ``weight_grad_blocks`` (all stages per block of tiles, BLAS called from
+    their threads) give what the one-stage kernels with NumPy's GEMMs between them give."""
     rng = np.random.default_rng(block)
     n, h, w, c, k, top, left = 3, 9, 6, 5, 7, 1, 0
     th, tw = _tiles(h + top + 1 - 2, w + left + 2 - 2)  # pads (1, 1, 0, 2)
@@ -149,8 +149,7 @@ def test_blocked_kernel_equals_the_stages_one_at_a_time(keep, block, dtype):
     u = rng.standard_normal((36, c, k)).astype(dtype)
     bias = rng.standard_normal(k).astype(dtype)
     y = np.empty((n, h, w, k), dtype)
-    kept = np.full((36, n * th * tw if keep else 0, c), np.nan, dtype)
-    jit.run(winograd_fused.conv_blocks, x, top, left, u, bias, True, th, tw, block, y, kept,
+    jit.run(winograd_fused.conv_blocks, x, top, left, u, bias, True, th, tw, block, y,
             blas_inside=True, num_threads=2)
     v = np.empty((36, n * th * tw, c), dtype)
     jit.run(winograd_fused.input_transform, x, top, left, th, tw, v)
@@ -158,8 +157,15 @@ def test_blocked_kernel_equals_the_stages_one_at_a_time(keep, block, dtype):
     jit.run(winograd_fused.output_transform, np.matmul(v, u), th, tw, bias, True, expected)
     tol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(y, expected, rtol=0, atol=tol * np.abs(expected).max())
-    if keep:
-        np.testing.assert_allclose(kept, v, rtol=0, atol=tol * np.abs(v).max())
+
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    du = np.full((3, 36, c, k), np.nan, dtype)  # three partial sums, overwritten
+    jit.run(winograd_fused.weight_grad_blocks, x, top, left, dy, th, tw, block, du,
+            blas_inside=True, num_threads=2)
+    dm = np.empty((36, n * th * tw, k), dtype)
+    jit.run(winograd_fused.output_grad_transform, dy, th, tw, dm)
+    expected = np.matmul(v.transpose(0, 2, 1), dm)
+    np.testing.assert_allclose(du.sum(axis=0), expected, rtol=0, atol=tol * np.abs(expected).max())
 
 
 def test_blas_runs_on_one_thread_inside_a_blocked_kernel_and_gets_its_threads_back():

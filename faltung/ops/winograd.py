@@ -179,12 +179,15 @@ def _check(x, w, pads, name):
 
 
 class Transformed(NamedTuple):
-    """The forward's transformed input V, kept for the weight gradient (2.25x the input's size
-    for F(4x4), where im2col would keep 9x): one ``(start, stop, V)`` per chunk of images
-    ``start:stop``, V: (alpha^2, tiles of the chunk, C)."""
+    """What the forward keeps for the weight gradient: its transformed input V (2.25x the input's
+    size for F(4x4), where im2col would keep 9x), one ``(start, stop, V)`` per chunk of images
+    ``start:stop``, V: (alpha^2, tiles of the chunk, C). The blocked kernels keep no chunks but the
+    input ``x`` and its ``(top, left)`` padding: their dW transforms x again, a block at a time."""
     chunks: list
     m: int
     tiles_hw: tuple      # (tiles_h, tiles_w)
+    x: object = None
+    top_left: tuple = None
 
 
 def _fused(m, dtype):
@@ -240,10 +243,10 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
         y = np.empty((n, h_out, w_out, k), dtype=x.dtype)
         fused_bias = np.zeros(k, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
     if fused is not None and _blocked(u):  # tile blocks through all stages, no padded copy
-        v = np.empty((alpha * alpha, n * tiles if keep_transform else 0, c), x.dtype)
-        fused("conv_blocks", np.ascontiguousarray(x), top, left, u, fused_bias, relu, tiles_h, tiles_w,
-              BLOCK_TILES, y, v, blas_inside=True)
-        return (y, Transformed([(0, n, v)], m, (tiles_h, tiles_w))) if keep_transform else y
+        x = np.ascontiguousarray(x)
+        fused("conv_blocks", x, top, left, u, fused_bias, relu, tiles_h, tiles_w, BLOCK_TILES, y,
+              blas_inside=True)
+        return (y, Transformed([], m, (tiles_h, tiles_w), x, (top, left))) if keep_transform else y
     kept = []  # (start, stop, V) of every chunk, when keep_transform
     step = _chunk_step(n, m, tiles_h, tiles_w, max(c, k), x.itemsize)
     for start in range(0, n, step):
@@ -312,9 +315,10 @@ def weight_grad(transformed, dy):
     position xi of the tile dU[xi] = V[xi]^T @ dM[xi] (the weight gradient of M = V @ U, summed
     over all tiles), then back through U = (G kron G) g: dg = (G kron G)^T dU.
     """
-    chunks, m, (tiles_h, tiles_w) = transformed
+    chunks, m, (tiles_h, tiles_w), x, top_left = transformed
     _, G, _ = _matrices(m)
-    alpha, (n, h_out, w_out, k), c = m + 2, dy.shape, chunks[0][2].shape[2]
+    alpha, (n, h_out, w_out, k) = m + 2, dy.shape
+    c = chunks[0][2].shape[2] if x is None else x.shape[3]
     fused = _fused(m, dy.dtype)
     if fused is None and (m * tiles_h, m * tiles_w) != (h_out, w_out):  # cropped outputs: zero gradient
         padded = np.zeros((n, m * tiles_h, m * tiles_w, k), dtype=dy.dtype)
@@ -323,15 +327,13 @@ def weight_grad(transformed, dy):
     dy = np.ascontiguousarray(dy)
 
     du = np.zeros((alpha * alpha, c, k), dtype=dy.dtype)
+    if x is not None:  # the blocked forward kept x: V and dM made block by block, each thread its own sum
+        from . import jit
+        parts = np.empty((jit.thread_count(),) + du.shape, dy.dtype)
+        fused("weight_grad_blocks", x, *top_left, dy, tiles_h, tiles_w, BLOCK_TILES, parts, blas_inside=True)
+        du += parts.sum(axis=0)
     for first, last, v in chunks:  # the forward's chunks of images
-        if fused is not None and _blocked(du):  # dM made block by block, each thread its own sum
-            from . import jit
-            parts = np.empty((jit.thread_count(),) + du.shape, dy.dtype)
-            fused("weight_grad_blocks", v, dy[first:last], tiles_h, tiles_w, BLOCK_TILES, parts,
-                  blas_inside=True)
-            du += parts.sum(axis=0)
-        else:
-            _add_weight_grad_in_steps(v, dy[first:last], m, (tiles_h, tiles_w), fused, du)
+        _add_weight_grad_in_steps(v, dy[first:last], m, (tiles_h, tiles_w), fused, du)
     gg = np.kron(G, G).astype(dy.dtype)                     # (alpha^2, 9)
     return (gg.T @ du.reshape(alpha * alpha, c * k)).reshape(3, 3, c, k)
 

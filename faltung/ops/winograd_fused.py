@@ -17,8 +17,8 @@ The stages one at a time (the GEMMs between them run in NumPy):
   ``output_grad_transform(dy, th, tw, dm)``            dy (N, H_out, W_out, K) -> dm (36, P, K)
 All stages at once, a block of tiles at a time, calling BLAS for the GEMMs from each thread
 (``blas.gemm``, run with ``jit.run(..., blas_inside=True)``), so a block never leaves the core's cache:
-  ``conv_blocks(x, top, left, u, bias, relu, th, tw, block, y, kept)``      the convolution
-  ``weight_grad_blocks(kept, dy, th, tw, block, du)``                        dU = sum V^T dM
+  ``conv_blocks(x, top, left, u, bias, relu, th, tw, block, y)``           the convolution
+  ``weight_grad_blocks(x, top, left, dy, th, tw, block, du)``              dU = sum V^T dM
 
 P = N * th * tw tiles, numbered image by image, row by row; xi = 6*a + b is the position in the
 6x6 transformed tile. The tests check each against the GEMM form in ``winograd.py``.
@@ -191,17 +191,15 @@ def output_grad_transform(dy, tiles_h, tiles_w, dm):
 
 
 @njit(parallel=True, cache=True)
-def conv_blocks(x, top, left, u, bias, relu, tiles_h, tiles_w, block, y, kept):
+def conv_blocks(x, top, left, u, bias, relu, tiles_h, tiles_w, block, y):
     """The whole F(4x4, 3x3) convolution, ``block`` tiles at a time: each block's V (36, block, C)
     and M (36, block, K) stay in the core's cache between the input transform, the 36 GEMMs
     M[xi] = V[xi] @ U[xi] (BLAS, on this thread) and the output transform (bias, ReLU, crop).
 
-    u: (36, C, K) transformed filters; kept: (36, P, C) receives V for the weight gradient, or has
-    no tiles (36, 0, C) to keep nothing. Pays off while U is small enough to stay cached as well.
+    u: (36, C, K) transformed filters. Pays off while U is small enough to stay cached as well.
     """
     channels, filters = x.shape[3], u.shape[2]
     tiles = x.shape[0] * tiles_h * tiles_w
-    keep = kept.shape[1] == tiles
     for first in prange((tiles + block - 1) // block):
         start = first * block
         size = min(tiles, start + block) - start
@@ -213,8 +211,6 @@ def conv_blocks(x, top, left, u, bias, relu, tiles_h, tiles_w, block, y, kept):
         m = np.empty((36, size, filters), dtype=y.dtype)
         for xi in range(36):
             gemm(v[xi], u[xi], m[xi], False, 0.0)
-        if keep:
-            kept[:, start:start + size] = v
         t_out = np.empty((4, 6, filters), dtype=y.dtype)
         out = np.empty((4, 4, filters), dtype=y.dtype)
         for q in range(size):
@@ -222,17 +218,22 @@ def conv_blocks(x, top, left, u, bias, relu, tiles_h, tiles_w, block, y, kept):
 
 
 @njit(parallel=True, cache=True)
-def weight_grad_blocks(kept, dy, tiles_h, tiles_w, block, du):
-    """du[part] = sum over this part's blocks of V[xi]^T @ dM[xi], dM = A dY A^T made block by block.
+def weight_grad_blocks(x, top, left, dy, tiles_h, tiles_w, block, du):
+    """du[part] = sum over this part's blocks of V[xi]^T @ dM[xi], with V = B^T d B made again from
+    x and dM = A dY A^T, block by block (V is cheaper to redo than to keep: 2.25x the input).
 
-    kept: (36, P, C) the forward's V, dy: (N, H_out, W_out, K), du: (parts, 36, C, K): one partial
-    sum per part (the caller adds them: a fixed split, so the same thread count gives the same bits).
+    x: (N, H, W, C) the forward's input (padding top/left), dy: (N, H_out, W_out, K), du: (parts,
+    36, C, K): one partial sum per part (the caller adds them: a fixed split, so the same thread
+    count gives the same bits).
     """
-    parts, tiles = du.shape[0], kept.shape[1]
-    filters = dy.shape[3]
+    parts, tiles = du.shape[0], x.shape[0] * tiles_h * tiles_w
+    channels, filters = x.shape[3], dy.shape[3]
     blocks = (tiles + block - 1) // block
     for part in prange(parts):
         du[part] = 0
+        v = np.empty((36, block, channels), dtype=x.dtype)
+        d_in = np.empty((6, 6, channels), dtype=x.dtype)
+        t_in = np.empty_like(d_in)
         dm = np.empty((36, block, filters), dtype=dy.dtype)
         d = np.empty((4, 4, filters), dtype=dy.dtype)
         t = np.empty((6, 4, filters), dtype=dy.dtype)
@@ -240,6 +241,7 @@ def weight_grad_blocks(kept, dy, tiles_h, tiles_w, block, du):
             start = first * block
             size = min(tiles, start + block) - start
             for q in range(size):
+                _input_tile(x, top, left, start + q, tiles_h, tiles_w, d_in, t_in, v, q)
                 _output_grad_tile(dy, start + q, tiles_h, tiles_w, d, t, dm, q)
             for xi in range(36):
-                gemm(kept[xi, start:start + size], dm[xi, :size], du[part, xi], True, 1.0)
+                gemm(v[xi, :size], dm[xi, :size], du[part, xi], True, 1.0)
