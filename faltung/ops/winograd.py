@@ -40,6 +40,7 @@ Functions (shapes NHWC; ``pads = (top, bottom, left, right)``, each in 0..2):
   ``conv2d_3x3_backward_input(dy, w, pads, m)``  dx for that convolution
   ``filter_transform``, ``input_transform``, ``output_transform``, ``output_grad_transform``: the stages.
 """
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -99,16 +100,24 @@ def _matrices(m):
     return MATRICES[m]
 
 
+@functools.lru_cache(maxsize=None)
+def _g_kron_g(m, dtype):
+    """G kron G: (alpha^2, 9), the filter transform as one matrix (made once per m and dtype)."""
+    _, G, _ = _matrices(m)
+    gg = np.kron(G, G).astype(dtype)
+    gg.flags.writeable = False
+    return gg
+
+
 def filter_transform(w, m=2):
     """U = G g G^T for every (C, K) pair: w (3, 3, C, K) -> U (alpha^2, C, K), same dtype.
 
     Row-major, (G g G^T)[a, b] = sum_{i,j} G[a, i] G[b, j] g[i, j], i.e. U = (G kron G) @ g as
     one GEMM (alpha^2, 9) @ (9, C*K) over all filters at once.
     """
-    _, G, _ = _matrices(m)
     alpha = m + 2
     c, k = w.shape[2], w.shape[3]
-    gg = np.kron(G, G).astype(w.dtype)
+    gg = _g_kron_g(m, np.dtype(w.dtype))
     return (gg @ w.reshape(9, c * k)).reshape(alpha * alpha, c, k)
 
 
@@ -316,7 +325,6 @@ def weight_grad(transformed, dy):
     over all tiles), then back through U = (G kron G) g: dg = (G kron G)^T dU.
     """
     chunks, m, (tiles_h, tiles_w), x, top_left = transformed
-    _, G, _ = _matrices(m)
     alpha, (n, h_out, w_out, k) = m + 2, dy.shape
     c = chunks[0][2].shape[2] if x is None else x.shape[3]
     fused = _fused(m, dy.dtype)
@@ -334,7 +342,7 @@ def weight_grad(transformed, dy):
         du += parts.sum(axis=0)
     for first, last, v in chunks:  # the forward's chunks of images
         _add_weight_grad_in_steps(v, dy[first:last], m, (tiles_h, tiles_w), fused, du)
-    gg = np.kron(G, G).astype(dy.dtype)                     # (alpha^2, 9)
+    gg = _g_kron_g(m, np.dtype(dy.dtype))                           # (alpha^2, 9)
     return (gg.T @ du.reshape(alpha * alpha, c * k)).reshape(3, 3, c, k)
 
 

@@ -6,8 +6,8 @@ size of the feature map that traffic, not the multiplications, is what the step 
 Here each tile is read once, transformed in registers with the explicit rows of B^T and A^T
 (Lavin & Gray 2015, section 4.2) and written once; the channel loop is innermost and
 contiguous, so it runs in SIMD, and the tiles are shared out over the threads (``prange``).
-A tile that reaches into the padding is first gathered into a small zero-filled buffer, so no
-padded copy of the input is ever made.
+A tile is read from the input in place; one that reaches into the padding is first gathered into
+a small zero-filled buffer, so no padded copy of the input is ever made.
 
 The stages one at a time (the GEMMs between them run in NumPy):
   ``input_transform(x, top, left, th, tw, v)``        x (N, H, W, C) -> v (36, P, C); the tiles start
@@ -88,24 +88,32 @@ def _tile_corner(p, tiles_h, tiles_w):
 
 
 @njit(cache=True)
-def _gather(src, image, row, col, d):
-    """d = the (rows, cols) window of src[image] at (row, col), zero where it leaves src."""
-    d[:] = 0
+def _window(src, image, row, col, d):
+    """The (rows, cols) window of src[image] at (row, col) as ``(array, image, row, col)`` to read it
+    from: src itself where the window lies inside it, else d (1, rows, cols, C) holding a copy with
+    zeros where the window leaves src (the padding)."""
+    rows, cols = d.shape[1], d.shape[2]
     height, width = src.shape[1], src.shape[2]
-    for i in range(max(0, -row), min(d.shape[0], height - row)):
-        for j in range(max(0, -col), min(d.shape[1], width - col)):
+    if row >= 0 and col >= 0 and row + rows <= height and col + cols <= width:
+        return src, image, row, col
+    d[:] = 0
+    for i in range(max(0, -row), min(rows, height - row)):
+        for j in range(max(0, -col), min(cols, width - col)):
             for c in range(src.shape[3]):
-                d[i, j, c] = src[image, row + i, col + j, c]
+                d[0, i, j, c] = src[image, row + i, col + j, c]
+    return d, 0, 0, 0
 
 
 @njit(cache=True)
 def _input_tile(x, top, left, p, tiles_h, tiles_w, d, t, v, q):
-    """v[:, q, :] = B^T d B for the 6x6 tile d of tile p (padding ``top``/``left``); d, t: (6, 6, C)."""
+    """v[:, q, :] = B^T d B for the 6x6 tile d of tile p (padding ``top``/``left``);
+    d: (1, 6, 6, C), t: (6, 6, C) scratch."""
     image, row, col = _tile_corner(p, tiles_h, tiles_w)
-    _gather(x, image, row - top, col - left, d)
+    src, n, r0, c0 = _window(x, image, row - top, col - left, d)
     for b in range(6):  # t = B^T d, column by column
         for c in range(x.shape[3]):
-            r = _bt(d[0, b, c], d[1, b, c], d[2, b, c], d[3, b, c], d[4, b, c], d[5, b, c])
+            r = _bt(src[n, r0, c0 + b, c], src[n, r0 + 1, c0 + b, c], src[n, r0 + 2, c0 + b, c],
+                    src[n, r0 + 3, c0 + b, c], src[n, r0 + 4, c0 + b, c], src[n, r0 + 5, c0 + b, c])
             for i in range(6):
                 t[i, b, c] = r[i]
     for i in range(6):  # V = t B, row by row
@@ -147,12 +155,13 @@ def _output_tile(m, q, p, tiles_h, tiles_w, bias, relu, t, out, y):
 @njit(cache=True)
 def _output_grad_tile(dy, p, tiles_h, tiles_w, d, t, dm, q):
     """dm[:, q, :] = A dY A^T for the 4x4 tile of dY of tile p (zero beyond dY's edge: the
-    outputs the forward dropped); d: (4, 4, K), t: (6, 4, K) scratch."""
+    outputs the forward dropped); d: (1, 4, 4, K), t: (6, 4, K) scratch."""
     image, top, left = _tile_corner(p, tiles_h, tiles_w)
-    _gather(dy, image, top, left, d)
+    src, n, r0, c0 = _window(dy, image, top, left, d)
     for s in range(4):  # t = A dY
         for k in range(dy.shape[3]):
-            r = _a(d[0, s, k], d[1, s, k], d[2, s, k], d[3, s, k])
+            r = _a(src[n, r0, c0 + s, k], src[n, r0 + 1, c0 + s, k], src[n, r0 + 2, c0 + s, k],
+                   src[n, r0 + 3, c0 + s, k])
             for a in range(6):
                 t[a, s, k] = r[a]
     for a in range(6):  # dM = t A^T
@@ -166,8 +175,8 @@ def _output_grad_tile(dy, p, tiles_h, tiles_w, d, t, dm, q):
 def input_transform(x, top, left, tiles_h, tiles_w, v):
     """V[xi, p, c] = (B^T d B)[xi] for the 6x6 tile d of tile p (tiles overlap by 2, stride 4)."""
     for p in prange(x.shape[0] * tiles_h * tiles_w):
-        d = np.empty((6, 6, x.shape[3]), x.dtype)
-        _input_tile(x, top, left, p, tiles_h, tiles_w, d, np.empty_like(d), v, p)
+        d = np.empty((1, 6, 6, x.shape[3]), x.dtype)
+        _input_tile(x, top, left, p, tiles_h, tiles_w, d, np.empty((6, 6, x.shape[3]), x.dtype), v, p)
 
 
 @njit(parallel=True, cache=True)
@@ -186,7 +195,7 @@ def output_transform(m, tiles_h, tiles_w, bias, relu, y):
 def output_grad_transform(dy, tiles_h, tiles_w, dm):
     """dM[xi, p, k] = (A dY A^T)[xi] for the 4x4 tile of dY of tile p (the adjoint of ``output_transform``)."""
     for p in prange(dy.shape[0] * tiles_h * tiles_w):
-        d = np.empty((4, 4, dy.shape[3]), dy.dtype)
+        d = np.empty((1, 4, 4, dy.shape[3]), dy.dtype)
         _output_grad_tile(dy, p, tiles_h, tiles_w, d, np.empty((6, 4, dy.shape[3]), dy.dtype), dm, p)
 
 
@@ -204,8 +213,8 @@ def conv_blocks(x, top, left, u, bias, relu, tiles_h, tiles_w, block, y):
         start = first * block
         size = min(tiles, start + block) - start
         v = np.empty((36, size, channels), dtype=x.dtype)
-        d = np.empty((6, 6, channels), dtype=x.dtype)
-        t = np.empty_like(d)
+        d = np.empty((1, 6, 6, channels), dtype=x.dtype)
+        t = np.empty((6, 6, channels), dtype=x.dtype)
         for q in range(size):
             _input_tile(x, top, left, start + q, tiles_h, tiles_w, d, t, v, q)
         m = np.empty((36, size, filters), dtype=y.dtype)
@@ -232,10 +241,10 @@ def weight_grad_blocks(x, top, left, dy, tiles_h, tiles_w, block, du):
     for part in prange(parts):
         du[part] = 0
         v = np.empty((36, block, channels), dtype=x.dtype)
-        d_in = np.empty((6, 6, channels), dtype=x.dtype)
-        t_in = np.empty_like(d_in)
+        d_in = np.empty((1, 6, 6, channels), dtype=x.dtype)
+        t_in = np.empty((6, 6, channels), dtype=x.dtype)
         dm = np.empty((36, block, filters), dtype=dy.dtype)
-        d = np.empty((4, 4, filters), dtype=dy.dtype)
+        d = np.empty((1, 4, 4, filters), dtype=dy.dtype)
         t = np.empty((6, 4, filters), dtype=dy.dtype)
         for first in range(part * blocks // parts, (part + 1) * blocks // parts):
             start = first * block
