@@ -103,8 +103,9 @@ def conv_forward(x, w, pads, strides, dilation, workspace=None, for_backward=Tru
     a batch chunk at a time (the chunk stays in the cache) and ``saved`` is x: dW then cuts the
     windows from x again, so the 9x larger matrix is never kept (peak memory). With
     ``WINOGRAD_FORWARD``, stride-1 3x3 convolutions run as Winograd F(m x m, 3 x 3) and ``saved``
-    is the transformed input (``winograd.Transformed``), or x when ``for_backward`` is False
-    (inference keeps less; a backward that comes anyway then cuts the windows from x).
+    is a ``winograd.Transformed`` (the transformed input, or x for the blocked kernels), or x when
+    ``for_backward`` is False (inference keeps less; a backward that comes anyway then cuts the
+    windows from x).
     """
     kh, kw, c, f = w.shape
     winograd_pads = _winograd_pads(x, w, pads, strides, dilation) if WINOGRAD_FORWARD else None

@@ -21,7 +21,8 @@ F(2x2) is exact up to rounding (its matrices hold 0, +-1, 1/2); F(4x4) multiplie
 The input gradient of a stride-1 3x3 convolution is itself one (dX = full_conv(dY, rot180(W))
 with in/out channels swapped), so ``conv2d_3x3_backward_input`` reuses the same code. The weight
 gradient goes back through the three stages (``weight_grad``): dM = A dY A^T, dU[xi] = V[xi]^T dM[xi]
-summed over the tiles, dW = (G kron G)^T dU, with V kept from the forward (``Transformed``).
+summed over the tiles, dW = (G kron G)^T dU, with V kept from the forward or, for the blocked
+kernels, made again from the kept input (``Transformed``).
 
 Here the transforms are written as small matrix products over all tiles at once, which shows
 the algebra; with ``FUSED`` (the default) F(4x4, 3x3) runs them instead as one-pass loops
@@ -230,7 +231,7 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
     ("same" = (1, 1, 1, 1), "valid" = (0, 0, 0, 0)); returns (N, H+top+bottom-2, W+left+right-2, K),
     or ``(y, Transformed)`` with ``keep_transform`` (for ``weight_grad``). ``bias`` (K,) is added and
     ``relu`` applies max(0, .) (in the output transform when fused). ``u`` may pass a ready
-    ``filter_transform(w, m)``. The images go in cache-sized chunks.
+    ``filter_transform(w, m)``. The images go in cache-sized chunks, or the tiles in blocks (``_blocked``).
     """
     _check(x, w, pads, "winograd conv2d_3x3")
     _matrices(m)
