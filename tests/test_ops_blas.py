@@ -11,6 +11,11 @@ def _gemm(a, b, out, transpose_a, beta):
     blas.gemm(a, b, out, transpose_a, beta)
 
 
+@njit
+def _gemm_by_dot(a, b, out, transpose_a, beta):
+    blas.gemm_by_dot(a, b, out, transpose_a, beta)
+
+
 @njit(parallel=True)
 def _rows_in_parallel(a, b, out):
     for part in prange(4):
@@ -24,17 +29,18 @@ def test_numpy_openblas_is_found():
     assert blas.NUMPY_BLAS
 
 
+@pytest.mark.parametrize("kernel", [_gemm, _gemm_by_dot], ids=["numpy-openblas", "numba-dot-fallback"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("transpose_a", [False, True])
 @pytest.mark.parametrize("beta", [0.0, 1.0, 0.5])
-def test_gemm_equals_matmul(dtype, transpose_a, beta):
+def test_gemm_equals_matmul(dtype, transpose_a, beta, kernel):
     rng = np.random.default_rng(int(beta * 10) + transpose_a)
     m, k, n = 7, 5, 3
     a = rng.standard_normal((k, m) if transpose_a else (m, k)).astype(dtype)
     b = rng.standard_normal((k, n)).astype(dtype)
     out = rng.standard_normal((m, n)).astype(dtype)
     expected = (a.T if transpose_a else a) @ b + beta * out
-    _gemm(a, b, out, transpose_a, beta)
+    kernel(a, b, out, transpose_a, beta)
     tol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(out, expected, rtol=tol, atol=tol)
 

@@ -40,16 +40,16 @@ _FOUND = _numpy_openblas()
 NUMPY_BLAS = _FOUND is not None
 
 if NUMPY_BLAS:
-    _signature = types.void(types.int32, types.int32, types.int32, types.int64, types.int64, types.int64,
-                            types.float32, types.voidptr, types.int64, types.voidptr, types.int64,
-                            types.float32, types.voidptr, types.int64)
-    _sgemm = types.ExternalFunction(_FOUND[0], _signature)
-    _dgemm = types.ExternalFunction(_FOUND[1], types.void(
-        types.int32, types.int32, types.int32, types.int64, types.int64, types.int64, types.float64,
-        types.voidptr, types.int64, types.voidptr, types.int64, types.float64, types.voidptr, types.int64))
+    def _cblas_gemm(symbol, real):
+        """cblas_?gemm(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc), 64-bit ints."""
+        i32, i64, ptr = types.int32, types.int64, types.voidptr
+        return types.ExternalFunction(symbol, types.void(i32, i32, i32, i64, i64, i64, real, ptr, i64,
+                                                         ptr, i64, real, ptr, i64))
+    _sgemm = _cblas_gemm(_FOUND[0], types.float32)
+    _dgemm = _cblas_gemm(_FOUND[1], types.float64)
 
     @njit(cache=True)
-    def gemm(a, b, out, transpose_a, beta):
+    def _gemm_cblas(a, b, out, transpose_a, beta):
         m, n = out.shape
         k = b.shape[0]
         trans = _TRANS if transpose_a else _NO_TRANS
@@ -59,12 +59,17 @@ if NUMPY_BLAS:
         else:
             _dgemm(_ROW_MAJOR, trans, _NO_TRANS, m, n, k, 1.0, a.ctypes, a.shape[1],
                    b.ctypes, n, np.float64(beta), out.ctypes, n)
-else:  # pragma: no cover - depends on how NumPy was built
-    @njit(cache=True)
-    def gemm(a, b, out, transpose_a, beta):
-        product = np.dot(a.T, b) if transpose_a else np.dot(a, b)
-        if beta == 0:
-            out[:] = product
-        else:
-            out *= beta
-            out += product
+
+
+@njit(cache=True)
+def gemm_by_dot(a, b, out, transpose_a, beta):
+    """``gemm`` on Numba's ``np.dot`` (SciPy's BLAS): the fallback where NumPy's BLAS is not found."""
+    product = np.dot(a.T, b) if transpose_a else np.dot(a, b)
+    if beta == 0:
+        out[:] = product
+    else:
+        out *= beta
+        out += product
+
+
+gemm = _gemm_cblas if NUMPY_BLAS else gemm_by_dot

@@ -1,9 +1,9 @@
 """The last step of a linear op (a convolution), in place on its fresh output, and its backward.
 
-``bias_relu(y, bias, relu)``             y += bias (broadcast over the last axis), then y = max(0, y) if relu
-``bias_relu_backward(dy, y, relu, bias)``  dz = dy * [y > 0] if relu (formula 3.9 with ReLU' = [z > 0]),
-                                         db = sum of dz over (N, H, W) if bias
-``bias_grad(dy)``                        db = sum of dy over (N, H, W)
+``bias_relu(y, bias, relu)``                    y += bias (broadcast over the last axis), then max(0, y) if relu
+``activation_backward(dy, y, activation, bias)``  dz = f'(z) * dY from the output y = f(z) (formula 3.9),
+                                                db = sum of dz over (N, H, W) if bias
+``bias_grad(dy)``                               db = sum of dy over (N, H, W)
 
 Every conv kernel (im2col + GEMM, Winograd, the reference loops) ends with ``bias_relu``, unless
 its last pass already did the same arithmetic (the fused Winograd output transform). The
@@ -20,6 +20,8 @@ FUSED_MIN_SIZE = 1 << 15
 #: fewer channels than this: the bias is added and summed through the (N*H, W*F) view of y, since
 #: NumPy's loops over a row of only F numbers run slowly
 FEW_CHANNELS = 32
+#: activations the one-pass kernel knows (by name): their derivative from the output alone
+_FUSED_KINDS = {"relu": "RELU", "tanh": "TANH", "sigmoid": "SIGMOID"}
 
 
 def _wide_rows(y):
@@ -79,5 +81,3 @@ def activation_backward(dy, y, activation, bias=True):
             getattr(epilogue_fused, kind), dz, parts)
     return dz.reshape(dy.shape), (_fold(parts.sum(axis=0), y) if bias else None)
 
-
-_FUSED_KINDS = {"relu": "RELU", "tanh": "TANH", "sigmoid": "SIGMOID"}
