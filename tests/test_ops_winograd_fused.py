@@ -1,6 +1,6 @@
 """The fused (Numba) F(4x4, 3x3) tile transforms and the Winograd weight gradient.
 
-Each fused kernel must equal the GEMM form in ``winograd.py`` (which spells out B^T d B, A^T M A
+Each fused kernel must equal the GEMM form in ``winograd_algebra.py`` (which spells out B^T d B, A^T M A
 and A dY A^T with the matrices of Lavin & Gray), and every path must equal the loop reference
 (``faltung.ops.reference``) in float64 to 1e-10: a fast path that changes the math is a bug.
 """

@@ -24,8 +24,8 @@ gradient goes back through the three stages (``weight_grad``): dM = A dY A^T, dU
 summed over the tiles, dW = (G kron G)^T dU, with V kept from the forward or, for the blocked
 kernels, made again from the kept input (``Transformed``).
 
-Here the transforms are written as small matrix products over all tiles at once, which shows
-the algebra; with ``FUSED`` (the default) F(4x4, 3x3) runs them instead as one-pass loops
+``winograd_algebra.py`` writes the transforms as small matrix products over all tiles at once,
+which shows the algebra; with ``FUSED`` (the default) F(4x4, 3x3) runs them instead as one-pass loops
 (``winograd_fused.py``, Numba) that read and write each tile once and, in the output transform,
 add the bias, apply ReLU and crop in passing. The alpha^2 GEMMs run in BLAS either way. Images
 are processed in chunks of about CHUNK_BYTES so that a chunk's tiles stay in the cache; layers
@@ -39,48 +39,17 @@ Functions (shapes NHWC; ``pads = (top, bottom, left, right)``, each in 0..2):
                                                 y = x (*) w, x: (N, H, W, C), w: (3, 3, C, K)
   ``weight_grad(transformed, dy)``              dW from the kept transform, dy: (N, Ho, Wo, K)
   ``conv2d_3x3_backward_input(dy, w, pads, m)``  dx for that convolution
-  ``filter_transform``, ``input_transform``, ``output_transform``, ``output_grad_transform``: the stages.
+  ``filter_transform``, ``input_transform``, ``output_transform``, ``output_grad_transform``: the stages
+                                                (from ``winograd_algebra``)
 """
-import functools
 from typing import NamedTuple
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from .epilogue import bias_relu
+from .winograd_algebra import (MATRICES, filter_transform, g_kron_g, input_transform,  # noqa: F401
+                               matrices, output_grad_transform, output_transform, stacked_matmul)
 
-
-# F(2x2, 3x3): Lavin & Gray 2015, section 4.1.
-_BT_2 = np.array([[1, 0, -1, 0],
-                  [0, 1, 1, 0],
-                  [0, -1, 1, 0],
-                  [0, 1, 0, -1]], dtype=np.float64)
-_G_2 = np.array([[1, 0, 0],
-                 [0.5, 0.5, 0.5],
-                 [0.5, -0.5, 0.5],
-                 [0, 0, 1]], dtype=np.float64)
-_AT_2 = np.array([[1, 1, 1, 0],
-                  [0, 1, -1, -1]], dtype=np.float64)
-
-# F(4x4, 3x3): Lavin & Gray 2015, section 4.2 (interpolation points 0, +-1, +-2, infinity).
-_BT_4 = np.array([[4, 0, -5, 0, 1, 0],
-                  [0, -4, -4, 1, 1, 0],
-                  [0, 4, -4, -1, 1, 0],
-                  [0, -2, -1, 2, 1, 0],
-                  [0, 2, -1, -2, 1, 0],
-                  [0, 4, 0, -5, 0, 1]], dtype=np.float64)
-_G_4 = np.array([[1 / 4, 0, 0],
-                 [-1 / 6, -1 / 6, -1 / 6],
-                 [-1 / 6, 1 / 6, -1 / 6],
-                 [1 / 24, 1 / 12, 1 / 6],
-                 [1 / 24, -1 / 12, 1 / 6],
-                 [0, 0, 1]], dtype=np.float64)
-_AT_4 = np.array([[1, 1, 1, 1, 1, 0],
-                  [0, 1, -1, 2, -2, 0],
-                  [0, 1, 1, 4, 4, 0],
-                  [0, 1, -1, 8, -8, 1]], dtype=np.float64)
-
-MATRICES = {2: (_BT_2, _G_2, _AT_2), 4: (_BT_4, _G_4, _AT_4)}
 
 #: bytes of transformed input per chunk of images (about a quarter of a 32 MiB L3)
 CHUNK_BYTES = 8 << 20
@@ -90,90 +59,9 @@ CHUNK_BYTES = 8 << 20
 #: (more than 64 x 64 channels) would be read again for every block, so those go in chunks
 BLOCKED_MAX_FILTER_BYTES = 36 * 64 * 64 * 4
 BLOCK_TILES = 32
-#: F(4x4, 3x3) transforms on the one-pass Numba kernels of ``winograd_fused`` (False: the GEMM
-#: form below, which shows the algebra and is what the tests compare the kernels with)
+#: F(4x4, 3x3) transforms on the one-pass Numba kernels of ``winograd_fused`` (False: the matrix
+#: form of ``winograd_algebra``, which shows the algebra and is what the tests compare the kernels with)
 FUSED = True
-
-
-def _matrices(m):
-    if m not in MATRICES:
-        raise ValueError(f"winograd: expected output tile size m in {sorted(MATRICES)}, got {m!r}")
-    return MATRICES[m]
-
-
-@functools.lru_cache(maxsize=None)
-def _g_kron_g(m, dtype):
-    """G kron G: (alpha^2, 9), the filter transform as one matrix (made once per m and dtype)."""
-    _, G, _ = _matrices(m)
-    gg = np.kron(G, G).astype(dtype)
-    gg.flags.writeable = False
-    return gg
-
-
-def filter_transform(w, m=2):
-    """U = G g G^T for every (C, K) pair: w (3, 3, C, K) -> U (alpha^2, C, K), same dtype.
-
-    Row-major, (G g G^T)[a, b] = sum_{i,j} G[a, i] G[b, j] g[i, j], i.e. U = (G kron G) @ g as
-    one GEMM (alpha^2, 9) @ (9, C*K) over all filters at once.
-    """
-    alpha = m + 2
-    c, k = w.shape[2], w.shape[3]
-    gg = _g_kron_g(m, np.dtype(w.dtype))
-    return (gg @ w.reshape(9, c * k)).reshape(alpha * alpha, c, k)
-
-
-def input_transform(xpad, m, tiles_h, tiles_w):
-    """V = B^T d B for every alpha x alpha tile d (tiles overlap by 2, stride m).
-
-    xpad: (N, m*tiles_h + 2, m*tiles_w + 2, C), already padded -> V: (alpha^2, P, C), P = N*tiles_h*tiles_w.
-    The tiles are copied out once as D[a, b] (alpha, alpha, P*C); then B^T is applied along a as
-    one GEMM (alpha, alpha) @ (alpha, alpha*P*C), and along b as alpha GEMMs of the same kind, so
-    both transforms run in BLAS instead of elementwise NumPy passes.
-    """
-    BT, _, _ = _matrices(m)
-    BT = BT.astype(xpad.dtype)
-    alpha = m + 2
-    n, _, _, c = xpad.shape
-    sn, sh, sw, sc = xpad.strides
-    tiles = as_strided(xpad, (alpha, alpha, n, tiles_h, tiles_w, c),
-                       (sh, sw, sn, m * sh, m * sw, sc), writeable=False)  # d[a, b] of every tile
-    d = np.empty((alpha, alpha * n * tiles_h * tiles_w * c), dtype=xpad.dtype)
-    np.copyto(d.reshape(tiles.shape), tiles)
-    rows = (BT @ d).reshape(alpha, alpha, -1)     # (B^T d)[i, b] = sum_a BT[i, a] d[a, b]
-    v = _stacked_matmul(BT, rows)            # (B^T d B)[i, j] = sum_b BT[j, b] (B^T d)[i, b]
-    return v.reshape(alpha * alpha, n * tiles_h * tiles_w, c)
-
-
-def _stacked_matmul(a, b, out=None):
-    """``np.matmul(a, b)`` for stacks of matrices: ``a``: (S, m, k) or one (m, k) for all,
-    ``b``: (S, k, n) -> (S, m, n), into ``out`` if given.
-
-    Two stacks go to NumPy's stacked matmul (one BLAS call per matrix, from C: up to 1.7x faster
-    than a Python loop for the 36 GEMMs of a 256-channel layer). One matrix against a stack is
-    looped here: NumPy would broadcast it into its own non-BLAS loop, 7-100x slower.
-    """
-    if out is None:
-        out = np.empty((b.shape[0], a.shape[-2], b.shape[-1]), dtype=np.result_type(a, b))
-    if a.ndim == 3:
-        return np.matmul(a, b, out=out)
-    for i in range(b.shape[0]):
-        np.matmul(a, b[i], out=out[i])
-    return out
-
-
-def output_transform(mprod, m, n, tiles_h, tiles_w, out=None):
-    """Y = A^T M A for every tile: mprod (alpha^2, P, K) -> y (N, m*tiles_h, m*tiles_w, K) (into ``out``)."""
-    _, _, AT = _matrices(m)
-    AT = AT.astype(mprod.dtype)
-    alpha = m + 2
-    k = mprod.shape[-1]
-    z = (AT @ mprod.reshape(alpha, -1)).reshape(m, alpha, -1)   # (A^T M)[r, b] = sum_a AT[r, a] M[a, b]
-    y = _stacked_matmul(AT, z).reshape(m, m, n, tiles_h, tiles_w, k)  # (A^T M A)[r, s] = sum_b AT[s, b] (A^T M)[r, b]
-    # y[r, s, n, t, u, k] is output pixel (m*t + r, m*u + s) of image n
-    if out is None:
-        out = np.empty((n, tiles_h * m, tiles_w * m, k), dtype=mprod.dtype)
-    np.copyto(out.reshape(n, tiles_h, m, tiles_w, m, k), y.transpose(2, 3, 0, 4, 1, 5))
-    return out
 
 
 def _check(x, w, pads, name):
@@ -234,7 +122,7 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
     ``filter_transform(w, m)``. The images go in cache-sized chunks, or the tiles in blocks (``_blocked``).
     """
     _check(x, w, pads, "winograd conv2d_3x3")
-    _matrices(m)
+    matrices(m)
     top, bottom, left, right = (int(p) for p in pads)
     n, h, wd, c = x.shape
     h_out, w_out = h + top + bottom - 2, wd + left + right - 2
@@ -271,7 +159,7 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
             fused("input_transform", np.ascontiguousarray(x[start:stop]), top, left, tiles_h, tiles_w, v)
         if keep_transform:
             kept.append((start, stop, v))
-        mprod = _stacked_matmul(v, u)                # alpha^2 GEMMs (P, C) @ (C, K)
+        mprod = stacked_matmul(v, u)                # alpha^2 GEMMs (P, C) @ (C, K)
         if fused is None:
             output_transform(mprod, m, stop - start, tiles_h, tiles_w, out=y[start:stop])
         else:
@@ -283,23 +171,6 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
     if keep_transform:
         return y, Transformed(kept, m, (tiles_h, tiles_w))
     return y
-
-
-def output_grad_transform(dy_tiles, m):
-    """The adjoint of ``output_transform``: dM = A dY A^T for every m x m tile of dY.
-
-    dy_tiles: (N, m*tiles_h, m*tiles_w, K) (zeros where the forward cropped) -> dM (alpha^2, P, K).
-    Y = A^T M A is linear in M, so dM[a, b] = sum_{r,s} AT[r, a] AT[s, b] dY[r, s].
-    """
-    _, _, AT = _matrices(m)
-    AT = AT.astype(dy_tiles.dtype)
-    alpha = m + 2
-    n, hh, ww, k = dy_tiles.shape
-    tiles = dy_tiles.reshape(n, hh // m, m, ww // m, m, k).transpose(2, 4, 0, 1, 3, 5)  # dY[r, s] per tile
-    d = np.ascontiguousarray(tiles).reshape(m, -1)
-    rows = (AT.T @ d).reshape(alpha, m, -1)             # (A dY)[a, s] = sum_r AT[r, a] dY[r, s]
-    dm = _stacked_matmul(AT.T, rows)                    # (A dY A^T)[a, b] = sum_s AT[s, b] (A dY)[a, s]
-    return dm.reshape(alpha * alpha, -1, k)
 
 
 def _add_weight_grad_in_steps(v, dy, m, tiles_hw, fused, du):
@@ -315,7 +186,7 @@ def _add_weight_grad_in_steps(v, dy, m, tiles_hw, fused, du):
         else:
             dm = np.empty((alpha * alpha, (stop - start) * tiles, k), dy.dtype)
             fused("output_grad_transform", dy[start:stop], tiles_hw[0], tiles_hw[1], dm)
-        du += _stacked_matmul(v[:, start * tiles:stop * tiles].transpose(0, 2, 1), dm, out=product)
+        du += stacked_matmul(v[:, start * tiles:stop * tiles].transpose(0, 2, 1), dm, out=product)
 
 
 def weight_grad(transformed, dy):
@@ -343,7 +214,7 @@ def weight_grad(transformed, dy):
         du += parts.sum(axis=0)
     for first, last, v in chunks:  # the forward's chunks of images
         _add_weight_grad_in_steps(v, dy[first:last], m, (tiles_h, tiles_w), fused, du)
-    gg = _g_kron_g(m, np.dtype(dy.dtype))                           # (alpha^2, 9)
+    gg = g_kron_g(m, np.dtype(dy.dtype))                           # (alpha^2, 9)
     return (gg.T @ du.reshape(alpha * alpha, c * k)).reshape(3, 3, c, k)
 
 

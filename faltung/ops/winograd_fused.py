@@ -1,6 +1,6 @@
 """F(4x4, 3x3) Winograd convolution in one pass per tile (Numba), for ``winograd.py``.
 
-``winograd.py`` applies B^T . B, A^T . A and A . A^T as small GEMMs over copies of the tiles:
+``winograd_algebra.py`` applies B^T . B, A^T . A and A . A^T as small GEMMs over copies of the tiles:
 clear, but every stage reads and writes the whole transformed array again, and at 2.25x the
 size of the feature map that traffic, not the multiplications, is what the step waits for.
 Here each tile is read once, transformed in registers with the explicit rows of B^T and A^T
@@ -21,7 +21,7 @@ All stages at once, a block of tiles at a time, calling BLAS for the GEMMs from 
   ``weight_grad_blocks(x, top, left, dy, th, tw, block, du)``              dU = sum V^T dM
 
 P = N * th * tw tiles, numbered image by image, row by row; xi = 6*a + b is the position in the
-6x6 transformed tile. The tests check each against the GEMM form in ``winograd.py``.
+6x6 transformed tile. The tests check each against the GEMM form in ``winograd_algebra.py``.
 
 Run them through ``jit.run`` (threads, one caller at a time).
 """
