@@ -105,14 +105,16 @@ PATHS = {"gemm-form": dict(FUSED=False, BLOCKED_MAX_FILTER_BYTES=0),
          "blocks-of-5": dict(FUSED=True, BLOCKED_MAX_FILTER_BYTES=1 << 30, BLOCK_TILES=5)}
 
 
+@pytest.mark.parametrize("keep_v", [False, True], ids=["keeps-x", "keeps-V"])
 @pytest.mark.parametrize("chunk_bytes", [1, 1 << 30], ids=["one-image-chunks", "one-chunk"])
 @pytest.mark.parametrize("path", sorted(PATHS))
 @pytest.mark.parametrize("m", [2, 4])
 @pytest.mark.parametrize("pad_name", sorted(PADS))
-def test_weight_grad_equals_reference(pad_name, m, path, chunk_bytes, monkeypatch):
+def test_weight_grad_equals_reference(pad_name, m, path, chunk_bytes, keep_v, monkeypatch):
     for name, value in PATHS[path].items():
         monkeypatch.setattr(winograd, name, value)
     monkeypatch.setattr(winograd, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(winograd, "KEEP_TRANSFORMED_INPUT", keep_v)
     rng = np.random.default_rng(m + len(pad_name))
     x, w = rng.standard_normal((3, 7, 9, 5)), rng.standard_normal((3, 3, 5, 6))  # 7x9: cropped tiles
     b = rng.standard_normal(6)
@@ -123,9 +125,9 @@ def test_weight_grad_equals_reference(pad_name, m, path, chunk_bytes, monkeypatc
         expected_y, xp = reference.conv_forward(x, w, pads, (1, 1), (1, 1))
         expected_y = np.maximum(expected_y + b, 0) if relu else expected_y + b
         np.testing.assert_allclose(y, expected_y, rtol=0, atol=1e-10 * np.abs(expected_y).max())
-    blocked = path.startswith("blocks") and m == 4  # keeps x, no chunks of V
-    assert len(transformed.chunks) == (0 if blocked else 3 if chunk_bytes == 1 else 1)
-    assert (transformed.x is not None) == blocked
+    keeps_v = keep_v and not (path.startswith("blocks") and m == 4)  # the blocked kernels keep x
+    assert len(transformed.chunks) == (0 if not keeps_v else 3 if chunk_bytes == 1 else 1)
+    assert (transformed.x is not None) == (not keeps_v)
     dy = rng.standard_normal(y.shape)
     for num_threads in (1, 2):  # the blocked dW sums one partial sum per thread
         monkeypatch.setattr(jit, "THREADS", num_threads)

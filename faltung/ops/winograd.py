@@ -59,6 +59,9 @@ CHUNK_BYTES = 8 << 20
 #: (more than 64 x 64 channels) would be read again for every block, so those go in chunks
 BLOCKED_MAX_FILTER_BYTES = 36 * 64 * 64 * 4
 BLOCK_TILES = 32
+#: the forward keeps its transformed input V for dW (2.25x the input); False: it keeps x and dW
+#: makes V again, a chunk at a time (less peak memory, one more input transform per step)
+KEEP_TRANSFORMED_INPUT = False
 #: F(4x4, 3x3) transforms on the one-pass Numba kernels of ``winograd_fused`` (False: the matrix
 #: form of ``winograd_algebra``, which shows the algebra and is what the tests compare the kernels with)
 FUSED = True
@@ -149,15 +152,8 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
     step = _chunk_step(n, m, tiles_h, tiles_w, max(c, k), x.itemsize)
     for start in range(0, n, step):
         stop = min(n, start + step)
-        if fused is None:
-            # Pad to whole tiles; the extra bottom/right zeros only feed outputs that are cropped.
-            xpad = np.zeros((stop - start, m * tiles_h + 2, m * tiles_w + 2, c), dtype=x.dtype)
-            xpad[:, top:top + h, left:left + wd] = x[start:stop]
-            v = input_transform(xpad, m, tiles_h, tiles_w)
-        else:  # reads x itself, zeros where a tile reaches into the padding
-            v = np.empty((alpha * alpha, (stop - start) * tiles, c), x.dtype)
-            fused("input_transform", np.ascontiguousarray(x[start:stop]), top, left, tiles_h, tiles_w, v)
-        if keep_transform:
+        v = _input_chunk(x[start:stop], (top, left), m, (tiles_h, tiles_w), fused)
+        if keep_transform and KEEP_TRANSFORMED_INPUT:
             kept.append((start, stop, v))
         mprod = stacked_matmul(v, u)                # alpha^2 GEMMs (P, C) @ (C, K)
         if fused is None:
@@ -169,8 +165,21 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
             y = np.ascontiguousarray(y[:, :h_out, :w_out])
         bias_relu(y, bias, relu)
     if keep_transform:
-        return y, Transformed(kept, m, (tiles_h, tiles_w))
+        return y, (Transformed(kept, m, (tiles_h, tiles_w)) if KEEP_TRANSFORMED_INPUT
+                   else Transformed([], m, (tiles_h, tiles_w), x, (top, left)))
     return y
+
+
+def _input_chunk(x, top_left, m, tiles_hw, fused):
+    """V = B^T d B for every tile of the images x: (n, H, W, C) padded by ``top_left`` -> (alpha^2, P, C)."""
+    (top, left), (tiles_h, tiles_w), (n, h, w, c) = top_left, tiles_hw, x.shape
+    if fused is None:  # pad to whole tiles; the extra bottom/right zeros only feed cropped outputs
+        xpad = np.zeros((n, m * tiles_h + 2, m * tiles_w + 2, c), dtype=x.dtype)
+        xpad[:, top:top + h, left:left + w] = x
+        return input_transform(xpad, m, tiles_h, tiles_w)
+    v = np.empty(((m + 2) ** 2, n * tiles_h * tiles_w, c), x.dtype)  # reads x, zeros where tiles reach out
+    fused("input_transform", np.ascontiguousarray(x), top, left, tiles_h, tiles_w, v)
+    return v
 
 
 def _add_weight_grad_in_steps(v, dy, m, tiles_hw, fused, du):
@@ -207,12 +216,17 @@ def weight_grad(transformed, dy):
     dy = np.ascontiguousarray(dy)
 
     du = np.zeros((alpha * alpha, c, k), dtype=dy.dtype)
-    if x is not None:  # the blocked forward kept x: V and dM made block by block, each thread its own sum
+    if x is not None and fused is not None and _blocked(du):  # V and dM block by block, a sum per thread
         from . import jit
         parts = np.empty((jit.thread_count(),) + du.shape, dy.dtype)
         fused("weight_grad_blocks", x, *top_left, dy, tiles_h, tiles_w, BLOCK_TILES, parts, blas_inside=True)
         du += parts.sum(axis=0)
-    for first, last, v in chunks:  # the forward's chunks of images
+    elif x is not None:  # V made again from x, a chunk of images at a time
+        step = _chunk_step(n, m, tiles_h, tiles_w, max(c, k), dy.itemsize)
+        for start in range(0, n, step):
+            v = _input_chunk(x[start:start + step], top_left, m, (tiles_h, tiles_w), fused)
+            _add_weight_grad_in_steps(v, dy[start:start + step], m, (tiles_h, tiles_w), fused, du)
+    for first, last, v in chunks:  # the forward's chunks of images (KEEP_TRANSFORMED_INPUT)
         _add_weight_grad_in_steps(v, dy[first:last], m, (tiles_h, tiles_w), fused, du)
     gg = g_kron_g(m, np.dtype(dy.dtype))                           # (alpha^2, 9)
     return (gg.T @ du.reshape(alpha * alpha, c * k)).reshape(3, 3, c, k)
