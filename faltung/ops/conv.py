@@ -50,15 +50,16 @@ CHUNK_BYTES = 16 << 20
 
 
 # ---- the fast kernels: im2col + GEMM ------------------------------------------------------
-def _is_pointwise(kernel_hw, strides, pads):
-    """A 1x1 kernel with stride 1 and no padding: the convolution is a plain matmul over pixels."""
-    return kernel_hw == (1, 1) and tuple(strides) == (1, 1) and pads == _NO_PADS
+def _windows_are_rows(in_hw, kernel_hw, strides, pads, dilation):
+    """im2col would only reshape x: the windows are x's own rows, ``cols = x.reshape(-1, kh*kw*C)``.
 
-
-def _is_whole_window(in_hw, kernel_hw, pads, dilation):
-    """The kernel spans the whole unpadded input (LeNet's C5): one window per image, so the
-    convolution is a Dense layer on the flattened image, ``cols = x.reshape(N, H*W*C)``."""
-    return tuple(kernel_hw) == tuple(in_hw) and pads == _NO_PADS and tuple(dilation) == (1, 1)
+    Either a 1x1 kernel with stride 1 and no padding (one window per pixel: a matmul over pixels)
+    or a kernel spanning the whole unpadded input (one window per image, LeNet's C5: a Dense layer
+    on the flattened image).
+    """
+    pointwise = tuple(kernel_hw) == (1, 1) and tuple(strides) == (1, 1) and pads == _NO_PADS
+    whole = tuple(kernel_hw) == tuple(in_hw) and pads == _NO_PADS and tuple(dilation) == (1, 1)
+    return pointwise or whole
 
 
 def _scratch(workspace, key, size, dtype):
@@ -114,13 +115,10 @@ def conv_forward(x, w, pads, strides, dilation, workspace=None, for_backward=Tru
                                      bias=bias, relu=relu)
         return result if for_backward else (result, x)
     n, w2 = x.shape[0], w.reshape(kh * kw * c, f)
-    if _is_pointwise((kh, kw), strides, pads):
-        y = (x.reshape(-1, c) @ w2).reshape(x.shape[:3] + (f,))
-        return bias_relu(y, bias, relu), x.reshape(-1, c)
-    if _is_whole_window(x.shape[1:3], (kh, kw), pads, dilation):
-        cols = x.reshape(n, kh * kw * c)
-        return bias_relu((cols @ w2).reshape(n, 1, 1, f), bias, relu), cols
     out_hw = output_hw(x.shape[1:3], (kh, kw), strides, pads, dilation)
+    if _windows_are_rows(x.shape[1:3], (kh, kw), strides, pads, dilation):
+        cols = x.reshape(-1, kh * kw * c)
+        return bias_relu((cols @ w2).reshape((n,) + out_hw + (f,)), bias, relu), cols
     per_image = out_hw[0] * out_hw[1] * kh * kw * c * x.itemsize
     if n * per_image <= CHUNK_BYTES:
         buffer = _scratch(workspace, key, n * out_hw[0] * out_hw[1] * kh * kw * c, x.dtype)
@@ -178,7 +176,7 @@ def conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace=None):
     if winograd_pads is not None:  # a stride-1 3x3 convolution of dY with rot180(W)
         return winograd.conv2d_3x3_backward_input(dy, w, winograd_pads, m=WINOGRAD_TILE)
     dy2 = dy.reshape(-1, f)
-    if _is_pointwise((kh, kw), strides, pads) or _is_whole_window(x_shape[1:3], (kh, kw), pads, dilation):
+    if _windows_are_rows(x_shape[1:3], (kh, kw), strides, pads, dilation):
         return (dy2 @ w.reshape(-1, f).T).reshape(x_shape)  # each dY row back onto its one window
     (top, bottom), (left, right) = pads
     keh, kew = effective_size(kh, dilation[0]), effective_size(kw, dilation[1])

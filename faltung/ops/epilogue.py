@@ -31,9 +31,9 @@ def _wide_rows(y):
     return None
 
 
-def _fold(sums, y):
-    """Column sums of the wide (N*H, W*F) view -> per channel (F,)."""
-    return sums.reshape(-1, y.shape[-1]).sum(axis=0) if _wide_rows(y) is not None else sums
+def _fold(sums, channels):
+    """Column sums of the (N*H*W, F) or the wide (N*H, W*F) view -> per channel (F,)."""
+    return sums.reshape(-1, channels).sum(axis=0)
 
 
 def bias_relu(y, bias=None, relu=False):
@@ -54,7 +54,7 @@ def bias_grad(dy):
     (N*H*W, F) view (or of the (N*H, W*F) view, for few channels) in one pass, several times
     faster than ``sum(axis=(0, 1, 2))``."""
     rows = _wide_rows(dy)
-    return _fold(np.einsum("pf->f", dy.reshape(-1, dy.shape[-1]) if rows is None else rows), dy)
+    return _fold(np.einsum("pf->f", dy.reshape(-1, dy.shape[-1]) if rows is None else rows), dy.shape[-1])
 
 
 def activation_backward(dy, y, activation, bias=True):
@@ -79,5 +79,5 @@ def activation_backward(dy, y, activation, bias=True):
     parts = np.empty((jit.thread_count(), y2.shape[1]), dy.dtype)
     jit.run(epilogue_fused.activation_backward, np.ascontiguousarray(dy).reshape(y2.shape), y2,
             getattr(epilogue_fused, kind), dz, parts)
-    return dz.reshape(dy.shape), (_fold(parts.sum(axis=0), y) if bias else None)
+    return dz.reshape(dy.shape), (_fold(parts.sum(axis=0), y.shape[-1]) if bias else None)
 

@@ -186,7 +186,7 @@ def _add_weight_grad_in_steps(v, dy, m, tiles_hw, fused, du):
     """du += V[xi]^T @ dM[xi] for one kept chunk, dM = A dY A^T made a cache-sized step of images at a time."""
     alpha, (n, _, _, k) = m + 2, dy.shape
     tiles = tiles_hw[0] * tiles_hw[1]  # per image
-    step = max(1, min(n, CHUNK_BYTES // (alpha * alpha * tiles * max(v.shape[2], k) * dy.itemsize)))
+    step = _chunk_step(n, m, *tiles_hw, max(v.shape[2], k), dy.itemsize)
     product = np.empty_like(du)
     for start in range(0, n, step):
         stop = min(n, start + step)
