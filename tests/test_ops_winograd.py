@@ -117,14 +117,14 @@ def test_batch_chunks_give_the_same_result(monkeypatch):
 
 
 # ---- the dispatch in faltung.ops.conv: which convolutions go the Winograd way ----------------
-def _count_winograd_calls(monkeypatch):
+def _count_winograd_calls(monkeypatch, function="conv2d_3x3"):
     calls = []
-    original = winograd.conv2d_3x3
+    original = getattr(winograd, function)
 
     def counting(*args, **kwargs):
-        calls.append(args[0].shape)
+        calls.append(args[0].shape if function == "conv2d_3x3" else type(args[0]).__name__)
         return original(*args, **kwargs)
-    monkeypatch.setattr(winograd, "conv2d_3x3", counting)
+    monkeypatch.setattr(winograd, function, counting)
     return calls
 
 
@@ -151,12 +151,15 @@ def test_conv2d_ops_take_winograd_and_match_the_reference(padding, channels, chu
     monkeypatch.setattr(conv_ops, "CHUNK_BYTES", chunk_bytes)  # 1: one image per chunk
     monkeypatch.setattr(conv_ops, "WINOGRAD_FORWARD", winograd_forward)
     calls = _count_winograd_calls(monkeypatch)
+    backward_calls = _count_winograd_calls(monkeypatch, "backward")
     c, f = channels
     rng = np.random.default_rng(c + f)
     x, w, b = rng.standard_normal((3, 7, 6, c)), rng.standard_normal((3, 3, c, f)), rng.standard_normal(f)
     fast, reference_result = _conv_both_ways(x, w, b, padding)
-    # dX always goes the Winograd way; the forward only with WINOGRAD_FORWARD
-    assert [shape[-1] for shape in calls] == ([c, f] if winograd_forward else [f])
+    # dX always goes the Winograd way: with WINOGRAD_FORWARD back through the forward's stages
+    # (``winograd.backward``, both gradients at once), else as the full convolution of dY
+    assert [shape[-1] for shape in calls] == ([c] if winograd_forward else [f])
+    assert backward_calls == (["Transformed"] if winograd_forward else [])
     for name, a, r in zip(("y", "dx", "dw", "db"), fast, reference_result):
         assert a.shape == r.shape, name
         np.testing.assert_allclose(a, r, rtol=0, atol=1e-10 * np.abs(r).max(), err_msg=name)

@@ -81,6 +81,33 @@ def test_output_grad_transform_is_the_adjoint_of_the_output_transform():
         assert np.isclose(np.vdot(transform(m), dy), np.vdot(m, grad(dy)), rtol=1e-12)
 
 
+@pytest.mark.parametrize("num_threads", [1, 2])
+@pytest.mark.parametrize("top_left", [(0, 0), (1, 2), (2, 1)])
+def test_input_grad_transform_is_the_adjoint_of_the_input_transform(top_left, num_threads):
+    """<B^T d B, dV> = <d, B dV B^T> summed over the overlapping tiles, with the tiles reaching into
+    the padding (top/left) and past x's bottom/right edge: what falls outside x is dropped both ways."""
+    rng = np.random.default_rng(sum(top_left) + num_threads)
+    n, h, w, c = 3, 10, 7, 5
+    top, left = top_left
+    th, tw = _tiles(h + top - 2, w + left - 2)
+    x = rng.standard_normal((n, h, w, c))
+    dv = rng.standard_normal((36, n * th * tw, c))
+    v = np.empty_like(dv)
+    jit.run(winograd_fused.input_transform, x, top, left, th, tw, v, num_threads=num_threads)
+    dx = np.zeros_like(x)
+    jit.run(winograd_fused.input_grad_transform, dv, top, left, th, tw, dx, num_threads=num_threads)
+    assert np.isclose(np.vdot(v, dv), np.vdot(x, dx), rtol=1e-12)
+    # and it is B dV B^T per tile, tile by tile, against the matrices of Lavin & Gray
+    BT = winograd.matrices(4)[0]  # B^T: (6, 6)
+    expected = np.zeros((n, h + top + 4 * th, w + left + 4 * tw, c))
+    for p in range(n * th * tw):
+        image, rest = divmod(p, th * tw)
+        row, col = 4 * (rest // tw), 4 * (rest % tw)
+        tile = dv[:, p].reshape(6, 6, c)
+        expected[image, row:row + 6, col:col + 6] += np.einsum("ar,abc,bs->rsc", BT, tile, BT)
+    np.testing.assert_allclose(dx, expected[:, top:top + h, left:left + w], rtol=0, atol=1e-10 * np.abs(dx).max())
+
+
 def _fused_output(m, n, th, tw):
     y = np.empty((n, 4 * th, 4 * tw, m.shape[2]))
     jit.run(winograd_fused.output_transform, m, th, tw, np.zeros(m.shape[2]), False, y, num_threads=1)
@@ -134,15 +161,25 @@ def test_weight_grad_equals_reference(pad_name, m, path, chunk_bytes, keep_v, mo
         dw = winograd.weight_grad(transformed, dy)
         expected = reference.conv_weight_grad(xp, dy, w.shape, pads, (1, 1), (1, 1))
         np.testing.assert_allclose(dw, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+    expected_dx = reference.conv_data_grad(dy, w, x.shape, pads, (1, 1), (1, 1))
     dx = winograd.conv2d_3x3_backward_input(dy, w, PADS[pad_name], m=m)
-    expected = reference.conv_data_grad(dy, w, x.shape, pads, (1, 1), (1, 1))
-    np.testing.assert_allclose(dx, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+    np.testing.assert_allclose(dx, expected_dx, rtol=0, atol=1e-10 * np.abs(expected_dx).max())
+    for adjoint in (True, False):  # dX back through the forward's stages, or as the full convolution
+        monkeypatch.setattr(winograd, "ADJOINT_DATA_GRAD", adjoint)
+        for num_threads in (1, 2):
+            monkeypatch.setattr(jit, "THREADS", num_threads)
+            dx, dw = winograd.backward(transformed, dy, w, PADS[pad_name])
+            np.testing.assert_allclose(dx, expected_dx, rtol=0, atol=1e-10 * np.abs(expected_dx).max())
+            np.testing.assert_allclose(dw, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+            none, dw = winograd.backward(transformed, dy, w, PADS[pad_name], need_dx=False)
+            assert none is None
+            np.testing.assert_allclose(dw, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("block", [1, 7, 64])
 def test_blocked_kernels_equal_the_stages_one_at_a_time(block, dtype):
-    """``conv_blocks`` and ``weight_grad_blocks`` (all stages per block of tiles, BLAS called from
+    """``conv_blocks`` and ``backward_blocks`` (all stages per block of tiles, BLAS called from
     their threads) give what the one-stage kernels with NumPy's GEMMs between them give."""
     rng = np.random.default_rng(block)
     n, h, w, c, k, top, left = 3, 9, 6, 5, 7, 1, 0
@@ -161,13 +198,22 @@ def test_blocked_kernels_equal_the_stages_one_at_a_time(block, dtype):
     np.testing.assert_allclose(y, expected, rtol=0, atol=tol * np.abs(expected).max())
 
     dy = rng.standard_normal(y.shape).astype(dtype)
-    du = np.full((3, 36, c, k), np.nan, dtype)  # three partial sums, overwritten
-    jit.run(winograd_fused.weight_grad_blocks, x, top, left, dy, th, tw, block, du,
-            blas_inside=True, num_threads=2)
     dm = np.empty((36, n * th * tw, k), dtype)
     jit.run(winograd_fused.output_grad_transform, dy, th, tw, dm)
-    expected = np.matmul(v.transpose(0, 2, 1), dm)
-    np.testing.assert_allclose(du.sum(axis=0), expected, rtol=0, atol=tol * np.abs(expected).max())
+    expected_du = np.matmul(v.transpose(0, 2, 1), dm)
+    ut = np.ascontiguousarray(u.transpose(0, 2, 1))
+    expected_dx = np.zeros_like(x)
+    jit.run(winograd_fused.input_grad_transform, np.matmul(dm, ut), top, left, th, tw, expected_dx)
+    for need_dx in (True, False):
+        du = np.full((3, 36, c, k), np.nan, dtype)  # three partial sums, overwritten
+        dx = np.full_like(x, np.nan)                # overwritten where need_dx
+        jit.run(winograd_fused.backward_blocks, x, top, left, dy, ut, th, tw, block, du, dx, need_dx,
+                blas_inside=True, num_threads=2)
+        np.testing.assert_allclose(du.sum(axis=0), expected_du, rtol=0, atol=tol * np.abs(expected_du).max())
+        if need_dx:
+            np.testing.assert_allclose(dx, expected_dx, rtol=0, atol=tol * np.abs(expected_dx).max())
+        else:
+            assert np.isnan(dx).all()
 
 
 def test_blas_runs_on_one_thread_inside_a_blocked_kernel_and_gets_its_threads_back():

@@ -265,8 +265,11 @@ def conv2d_backward(dy, cache, need_dx=True, need_db=True):
     skips db (None: the caller has it from the epilogue's backward).
     """
     kernels, saved, w, x_shape, pads, strides, dilation, has_bias, workspace = cache
-    dw = kernels.conv_weight_grad(saved, dy, w.shape, pads, strides, dilation)
-    dx = kernels.conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace) if need_dx else None
+    if isinstance(saved, winograd.Transformed):  # both from one pass back through the Winograd stages
+        dx, dw = winograd.backward(saved, dy, w, pads[0] + pads[1], need_dx)
+    else:
+        dw = kernels.conv_weight_grad(saved, dy, w.shape, pads, strides, dilation)
+        dx = kernels.conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace) if need_dx else None
     db = bias_grad(dy) if has_bias and need_db else None
     return dx, dw, db
 

@@ -18,11 +18,13 @@ so the GEMM work drops by 9 m^2 / alpha^2: 2.25x for F(2x2, 3x3), 4x for F(4x4, 
 F(2x2) is exact up to rounding (its matrices hold 0, +-1, 1/2); F(4x4) multiplies by up to 8 and
 1/24, so in float32 it is ~10x less accurate than direct convolution (still ~1e-5 relative).
 
-The input gradient of a stride-1 3x3 convolution is itself one (dX = full_conv(dY, rot180(W))
-with in/out channels swapped), so ``conv2d_3x3_backward_input`` reuses the same code. The weight
-gradient goes back through the three stages (``weight_grad``): dM = A dY A^T, dU[xi] = V[xi]^T dM[xi]
-summed over the tiles, dW = (G kron G)^T dU, with V kept from the forward or, for the blocked
-kernels, made again from the kept input (``Transformed``).
+The weight gradient goes back through the three stages (``weight_grad``): dM = A dY A^T,
+dU[xi] = V[xi]^T dM[xi] summed over the tiles, dW = (G kron G)^T dU, with V made again from the kept
+input (or kept from the forward: ``Transformed``). The input gradient takes the same way back from the
+same dM (``backward``, both at once): dV[xi] = dM[xi] U[xi]^T, then dX = B dV B^T added where the
+overlapping tiles came from, on the forward's tiles. It is also a stride-1 3x3 convolution itself,
+dX = full_conv(dY, rot180(W)) with in/out channels swapped (formula 3.11; ``conv2d_3x3_backward_input``,
+the same code as the forward), which a "valid" layer needs more tiles for (its dX is larger than dY).
 
 ``winograd_algebra.py`` writes the transforms as small matrix products over all tiles at once,
 which shows the algebra; with ``FUSED`` (the default) F(4x4, 3x3) runs them instead as one-pass loops
@@ -30,15 +32,16 @@ which shows the algebra; with ``FUSED`` (the default) F(4x4, 3x3) runs them inst
 add the bias, apply ReLU and crop in passing. The alpha^2 GEMMs run in BLAS either way. Images
 are processed in chunks of about CHUNK_BYTES so that a chunk's tiles stay in the cache; layers
 with up to 64 x 64 channels go further and run all three stages a block of BLOCK_TILES tiles at a
-time on each thread (``winograd_fused.conv_blocks`` / ``weight_grad_blocks``), so a block's V and M
+time on each thread (``winograd_fused.conv_blocks`` / ``backward_blocks``), so a block's V and M
 never leave the core's own cache.
 ``faltung.ops.conv`` uses all of it for stride-1 3x3 convolutions with enough channels.
 
 Functions (shapes NHWC; ``pads = (top, bottom, left, right)``, each in 0..2):
   ``conv2d_3x3(x, w, pads, m=2, keep_transform=False, bias=None, relu=False)``
                                                 y = x (*) w, x: (N, H, W, C), w: (3, 3, C, K)
-  ``weight_grad(transformed, dy)``              dW from the kept transform, dy: (N, Ho, Wo, K)
-  ``conv2d_3x3_backward_input(dy, w, pads, m)``  dx for that convolution
+  ``backward(transformed, dy, w, pads, need_dx=True)``  (dx, dW) from the kept transform, dy: (N, Ho, Wo, K)
+  ``weight_grad(transformed, dy)``              dW alone
+  ``conv2d_3x3_backward_input(dy, w, pads, m)``  dx as the full convolution of dy
   ``filter_transform``, ``input_transform``, ``output_transform``, ``output_grad_transform``: the stages
                                                 (from ``winograd_algebra``)
 """
@@ -62,6 +65,9 @@ BLOCK_TILES = 32
 #: the forward keeps its transformed input V for dW (2.25x the input); False: it keeps x and dW
 #: makes V again, a chunk at a time (less peak memory, one more input transform per step)
 KEEP_TRANSFORMED_INPUT = False
+#: dX from the forward's tiles, back through its stages (dV = dM U^T, dX = B dV B^T); False: dX as
+#: the full convolution of dY with rot180(W) (formula 3.11), also run as Winograd. Fused kernels only
+ADJOINT_DATA_GRAD = True
 #: F(4x4, 3x3) transforms on the one-pass Numba kernels of ``winograd_fused`` (False: the matrix
 #: form of ``winograd_algebra``, which shows the algebra and is what the tests compare the kernels with)
 FUSED = True
@@ -206,6 +212,8 @@ def weight_grad(transformed, dy):
     over all tiles), then back through U = (G kron G) g: dg = (G kron G)^T dU.
     """
     chunks, m, (tiles_h, tiles_w), x, top_left = transformed
+    if x is not None and _fused(m, dy.dtype) is not None:
+        return backward(transformed, dy, None, need_dx=False)[1]
     alpha, (n, h_out, w_out, k) = m + 2, dy.shape
     c = chunks[0][2].shape[2] if x is None else x.shape[3]
     fused = _fused(m, dy.dtype)
@@ -214,22 +222,62 @@ def weight_grad(transformed, dy):
         padded[:, :h_out, :w_out] = dy
         dy = padded
     dy = np.ascontiguousarray(dy)
-
     du = np.zeros((alpha * alpha, c, k), dtype=dy.dtype)
-    if x is not None and fused is not None and _blocked(du):  # V and dM block by block, a sum per thread
-        from . import jit
-        parts = np.empty((jit.thread_count(),) + du.shape, dy.dtype)
-        fused("weight_grad_blocks", x, *top_left, dy, tiles_h, tiles_w, BLOCK_TILES, parts, blas_inside=True)
-        du += parts.sum(axis=0)
-    elif x is not None:  # V made again from x, a chunk of images at a time
+    if x is not None:  # V made again from x, a chunk of images at a time
         step = _chunk_step(n, m, tiles_h, tiles_w, max(c, k), dy.itemsize)
         for start in range(0, n, step):
             v = _input_chunk(x[start:start + step], top_left, m, (tiles_h, tiles_w), fused)
             _add_weight_grad_in_steps(v, dy[start:start + step], m, (tiles_h, tiles_w), fused, du)
     for first, last, v in chunks:  # the forward's chunks of images (KEEP_TRANSFORMED_INPUT)
         _add_weight_grad_in_steps(v, dy[first:last], m, (tiles_h, tiles_w), fused, du)
-    gg = g_kron_g(m, np.dtype(dy.dtype))                           # (alpha^2, 9)
-    return (gg.T @ du.reshape(alpha * alpha, c * k)).reshape(3, 3, c, k)
+    return _filter_grad(du, m)
+
+
+def _filter_grad(du, m):
+    """dW = (G kron G)^T dU: the transformed filters' gradient (alpha^2, C, K) back to (3, 3, C, K)."""
+    alpha2, c, k = du.shape
+    gg = g_kron_g(m, np.dtype(du.dtype))                           # (alpha^2, 9)
+    return (gg.T @ du.reshape(alpha2, c * k)).reshape(3, 3, c, k)
+
+
+def backward(transformed, dy, w, pads=None, need_dx=True):
+    """``(dx, dw)`` of ``conv2d_3x3(x, w, pads)`` from its kept ``Transformed`` input and dY, both
+    gradients from one dM = A dY A^T per tile: dU[xi] = V[xi]^T @ dM[xi] as in ``weight_grad``, and
+    dV[xi] = dM[xi] @ U[xi]^T, dX = B dV B^T added over the overlapping tiles (the adjoint of the
+    forward's stages, so dX takes the forward's tiles: fewer than the full convolution of dY with
+    rot180(W) needs for a "valid" layer). Without the fused kernels, or with a kept V, dX is that
+    full convolution (``conv2d_3x3_backward_input``). ``need_dx=False`` returns dx as None.
+    """
+    chunks, m, (tiles_h, tiles_w), x, top_left = transformed
+    fused = _fused(m, dy.dtype)
+    if fused is None or x is None or (need_dx and not ADJOINT_DATA_GRAD):
+        dx = conv2d_3x3_backward_input(dy, w, pads, m) if need_dx else None
+        return dx, weight_grad(transformed, dy)
+    (top, left), (n, _, _, c), k = top_left, x.shape, dy.shape[3]
+    dy = np.ascontiguousarray(dy)
+    du = np.zeros(((m + 2) ** 2, c, k), dtype=dy.dtype)
+    dx = np.empty(x.shape if need_dx else (1, 1, 1, c), dtype=dy.dtype)
+    ut = (np.ascontiguousarray(filter_transform(w, m).transpose(0, 2, 1)) if need_dx
+          else np.empty((1, 1, 1), dy.dtype))
+    if _blocked(du):  # V, dM and dV block by block; dU as a sum per thread
+        from . import jit
+        parts = np.empty((jit.thread_count(),) + du.shape, dy.dtype)
+        fused("backward_blocks", x, top, left, dy, ut, tiles_h, tiles_w, BLOCK_TILES, parts, dx, need_dx,
+              blas_inside=True)
+        return (dx if need_dx else None), _filter_grad(parts.sum(axis=0), m)
+    step = _chunk_step(n, m, tiles_h, tiles_w, max(c, k), dy.itemsize)
+    product = np.empty_like(du)
+    for start in range(0, n, step):  # a cache-sized chunk of images at a time
+        stop = min(n, start + step)
+        v = _input_chunk(x[start:stop], top_left, m, (tiles_h, tiles_w), fused)
+        dm = np.empty((v.shape[0], v.shape[1], k), dy.dtype)
+        fused("output_grad_transform", dy[start:stop], tiles_h, tiles_w, dm)
+        du += stacked_matmul(v.transpose(0, 2, 1), dm, out=product)   # dU[xi] += V[xi]^T dM[xi]
+        if need_dx:
+            dv = stacked_matmul(dm, ut, out=v)                        # dV[xi] = dM[xi] U[xi]^T
+            dx[start:stop] = 0
+            fused("input_grad_transform", dv, top, left, tiles_h, tiles_w, dx[start:stop])
+    return (dx if need_dx else None), _filter_grad(du, m)
 
 
 def rotate_kernel(w):

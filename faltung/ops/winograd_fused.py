@@ -15,10 +15,13 @@ The stages one at a time (the GEMMs between them run in NumPy):
   ``output_transform(m, th, tw, bias, relu, y)``       m (36, P, K) -> y (N, H_out, W_out, K): the bias
                                                      added, ReLU applied, the overhang dropped in passing
   ``output_grad_transform(dy, th, tw, dm)``            dy (N, H_out, W_out, K) -> dm (36, P, K)
+  ``input_grad_transform(dv, top, left, th, tw, dx)``  dv (36, P, C) -> dx (N, H, W, C) += B dV B^T of
+                                                     every tile, where it lies on x (the adjoint)
 All stages at once, a block of tiles at a time, calling BLAS for the GEMMs from each thread
 (``blas.gemm``, run with ``jit.run(..., blas_inside=True)``), so a block never leaves the core's cache:
   ``conv_blocks(x, top, left, u, bias, relu, th, tw, block, y)``           the convolution
-  ``weight_grad_blocks(x, top, left, dy, th, tw, block, du)``              dU = sum V^T dM
+  ``backward_blocks(x, top, left, dy, ut, th, tw, block, du, dx, need_dx)``  dU = sum V^T dM and
+                                                     dX = B (dM U^T) B^T
 
 P = N * th * tw tiles, numbered image by image, row by row; xi = 6*a + b is the position in the
 6x6 transformed tile. The tests check each against the GEMM form in ``winograd_algebra.py``.
@@ -77,6 +80,21 @@ def _a(g0, g1, g2, g3):
     even, odd = g0 + g2, g1 + g3
     even4, odd4 = g0 + _x4(g2), _x2(g1 + _x4(g3))
     return (g0, even + odd, even - odd, even4 + odd4, even4 - odd4, g3)
+
+
+@njit(inline="always")
+def _b(v0, v1, v2, v3, v4, v5):
+    """The six rows of B (the columns of B^T) applied to a column v, the adjoint of ``_bt``:
+    (4v0, -4v1 + 4v2 - 2v3 + 2v4 + 4v5, -5v0 - 4v1 - 4v2 - v3 - v4, v1 - v2 + 2v3 - 2v4 - 5v5,
+     v0 + v1 + v2 + v3 + v4, v5)."""
+    plus, minus = v1 + v2, v2 - v1
+    plus2, minus2 = v3 + v4, v4 - v3
+    return (_x4(v0),
+            _x4(minus + v5) + _x2(minus2),
+            -_x4(v0 + plus) - v0 - plus2,
+            _x2(-minus2) - minus - _x4(v5) - v5,
+            v0 + plus + plus2,
+            v5)
 
 
 @njit(cache=True)
@@ -171,6 +189,30 @@ def _output_grad_tile(dy, p, tiles_h, tiles_w, d, t, dm, q):
                 dm[6 * a + b, q, k] = r[b]
 
 
+@njit(cache=True)
+def _input_grad_tile(dv, q, p, tiles_h, tiles_w, top, left, t, dd, dx):
+    """dx += B dV B^T for the 6x6 tile dV[:, q, :] of tile p, the part of it that lies on x (padding
+    ``top``/``left``): the adjoint of ``_input_tile``. t, dd: (6, 6, C) scratch."""
+    image, row, col = _tile_corner(p, tiles_h, tiles_w)
+    row, col = row - top, col - left
+    channels = dx.shape[3]
+    for a in range(6):  # t = dV B^T, row by row
+        for c in range(channels):
+            r = _b(dv[6 * a, q, c], dv[6 * a + 1, q, c], dv[6 * a + 2, q, c],
+                   dv[6 * a + 3, q, c], dv[6 * a + 4, q, c], dv[6 * a + 5, q, c])
+            for s in range(6):
+                t[a, s, c] = r[s]
+    for s in range(6):  # dd = B t, column by column
+        for c in range(channels):
+            r = _b(t[0, s, c], t[1, s, c], t[2, s, c], t[3, s, c], t[4, s, c], t[5, s, c])
+            for i in range(6):
+                dd[i, s, c] = r[i]
+    for i in range(max(0, -row), min(6, dx.shape[1] - row)):
+        for j in range(max(0, -col), min(6, dx.shape[2] - col)):
+            for c in range(channels):
+                dx[image, row + i, col + j, c] += dd[i, j, c]
+
+
 @njit(parallel=True, cache=True)
 def input_transform(x, top, left, tiles_h, tiles_w, v):
     """V[xi, p, c] = (B^T d B)[xi] for the 6x6 tile d of tile p (tiles overlap by 2, stride 4)."""
@@ -227,30 +269,57 @@ def conv_blocks(x, top, left, u, bias, relu, tiles_h, tiles_w, block, y):
 
 
 @njit(parallel=True, cache=True)
-def weight_grad_blocks(x, top, left, dy, tiles_h, tiles_w, block, du):
-    """du[part] = sum over this part's blocks of V[xi]^T @ dM[xi], with V = B^T d B made again from
-    x and dM = A dY A^T, block by block (V is cheaper to redo than to keep: 2.25x the input).
+def input_grad_transform(dv, top, left, tiles_h, tiles_w, dx):
+    """dx += B dV B^T of every tile p, added where the tile lies on x (the adjoint of ``input_transform``).
 
-    x: (N, H, W, C) the forward's input (padding top/left), dy: (N, H_out, W_out, K), du: (parts,
-    36, C, K): one partial sum per part (the caller adds them: a fixed split, so the same thread
-    count gives the same bits).
+    dv: (36, P, C), dx: (N, H, W, C). Tiles overlap by 2 rows, so one task adds one row of tiles,
+    left to right, and the even rows of tiles run before the odd ones: no two tasks add to one cell.
     """
-    parts, tiles = du.shape[0], x.shape[0] * tiles_h * tiles_w
+    rows = dx.shape[0] * tiles_h
+    for parity in range(2):
+        for task in prange((rows + 1 - parity) // 2):
+            row = 2 * task + parity
+            t = np.empty((6, 6, dx.shape[3]), dtype=dx.dtype)
+            dd = np.empty((6, 6, dx.shape[3]), dtype=dx.dtype)
+            for p in range(row * tiles_w, (row + 1) * tiles_w):
+                _input_grad_tile(dv, p, p, tiles_h, tiles_w, top, left, t, dd, dx)
+
+
+@njit(parallel=True, cache=True)
+def backward_blocks(x, top, left, dy, ut, tiles_h, tiles_w, block, du, dx, need_dx):
+    """Both gradients of ``conv_blocks``, ``block`` tiles at a time through every stage:
+    dM = A dY A^T and V = B^T d B (made again from x), du[part] += V[xi]^T @ dM[xi] and, if
+    ``need_dx``, dV[xi] = dM[xi] @ U[xi]^T, added into dx as B dV B^T.
+
+    x: (N, H, W, C) the forward's input (padding top/left), dy: (N, H_out, W_out, K), ut: (36, K, C)
+    the transformed filters transposed, du: (parts, 36, C, K) one partial sum per part (the caller
+    adds them: a fixed split, so the same thread count gives the same bits), dx: (N, H, W, C)
+    (overwritten). Each part takes whole images, so tiles that overlap are added by one thread.
+    """
+    parts, n, per_image = du.shape[0], x.shape[0], tiles_h * tiles_w
     channels, filters = x.shape[3], dy.shape[3]
-    blocks = (tiles + block - 1) // block
     for part in prange(parts):
         du[part] = 0
+        first_image, last_image = part * n // parts, (part + 1) * n // parts
+        if need_dx:
+            dx[first_image:last_image] = 0
         v = np.empty((36, block, channels), dtype=x.dtype)
         d_in = np.empty((1, 6, 6, channels), dtype=x.dtype)
         t_in = np.empty((6, 6, channels), dtype=x.dtype)
+        dd = np.empty((6, 6, channels), dtype=x.dtype)
         dm = np.empty((36, block, filters), dtype=dy.dtype)
         d = np.empty((1, 4, 4, filters), dtype=dy.dtype)
         t = np.empty((6, 4, filters), dtype=dy.dtype)
-        for first in range(part * blocks // parts, (part + 1) * blocks // parts):
-            start = first * block
-            size = min(tiles, start + block) - start
+        last = last_image * per_image
+        for start in range(first_image * per_image, last, block):
+            size = min(last, start + block) - start
             for q in range(size):
                 _input_tile(x, top, left, start + q, tiles_h, tiles_w, d_in, t_in, v, q)
                 _output_grad_tile(dy, start + q, tiles_h, tiles_w, d, t, dm, q)
             for xi in range(36):
                 gemm(v[xi, :size], dm[xi, :size], du[part, xi], True, 1.0)
+            if need_dx:
+                for xi in range(36):  # V's block is free again: dV takes its place
+                    gemm(dm[xi, :size], ut[xi], v[xi, :size], False, 0.0)
+                for q in range(size):
+                    _input_grad_tile(v, q, start + q, tiles_h, tiles_w, top, left, t_in, dd, dx)
