@@ -343,3 +343,20 @@ def test_without_numba_the_numpy_forms_run_and_agree(monkeypatch):
     np.testing.assert_allclose(y, with_numba[0], rtol=0, atol=1e-4 * np.abs(y).max())  # F(4x4) in float32
     np.testing.assert_array_equal(pooled, with_numba[1])
     conv_ops.conv2d_backward(np.ones_like(y), cache)  # the backward runs without Numba too
+
+
+def test_backward_reuses_the_filters_the_forward_transformed(monkeypatch):
+    """U = G g G^T is made once per step: the forward keeps it for dX (dV = dM U^T)."""
+    calls = []
+    original = winograd.filter_transform
+    monkeypatch.setattr(winograd, "filter_transform", lambda *a: calls.append(a) or original(*a))
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((2, 9, 9, 16)), rng.standard_normal((3, 3, 16, 16))
+    for blocked in (1 << 30, 0):
+        monkeypatch.setattr(winograd, "BLOCKED_MAX_FILTER_BYTES", blocked)
+        calls.clear()
+        y, transformed = winograd.conv2d_3x3(x, w, (1, 1, 1, 1), m=4, keep_transform=True)
+        dx, dw = winograd.backward(transformed, np.ones_like(y), w, (1, 1, 1, 1))
+        assert len(calls) == 1
+        expected = reference.conv_data_grad(np.ones_like(y), w, x.shape, ((1, 1), (1, 1)), (1, 1), (1, 1))
+        np.testing.assert_allclose(dx, expected, rtol=0, atol=1e-10 * np.abs(expected).max())

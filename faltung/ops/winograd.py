@@ -95,6 +95,7 @@ class Transformed(NamedTuple):
     tiles_hw: tuple      # (tiles_h, tiles_w)
     x: object = None
     top_left: tuple = None
+    u: object = None     # the transformed filters (alpha^2, C, K), for dX
 
 
 def _fused(m, dtype):
@@ -153,7 +154,7 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
         x = np.ascontiguousarray(x)
         fused("conv_blocks", x, top, left, u, fused_bias, relu, tiles_h, tiles_w, BLOCK_TILES, y,
               blas_inside=True)
-        return (y, Transformed([], m, (tiles_h, tiles_w), x, (top, left))) if keep_transform else y
+        return (y, Transformed([], m, (tiles_h, tiles_w), x, (top, left), u)) if keep_transform else y
     kept = []  # (start, stop, V) of every chunk, when keep_transform
     step = _chunk_step(n, m, tiles_h, tiles_w, max(c, k), x.itemsize)
     for start in range(0, n, step):
@@ -171,8 +172,8 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
             y = np.ascontiguousarray(y[:, :h_out, :w_out])
         bias_relu(y, bias, relu)
     if keep_transform:
-        return y, (Transformed(kept, m, (tiles_h, tiles_w)) if KEEP_TRANSFORMED_INPUT
-                   else Transformed([], m, (tiles_h, tiles_w), x, (top, left)))
+        return y, (Transformed(kept, m, (tiles_h, tiles_w), u=u) if KEEP_TRANSFORMED_INPUT
+                   else Transformed([], m, (tiles_h, tiles_w), x, (top, left), u))
     return y
 
 
@@ -211,7 +212,7 @@ def weight_grad(transformed, dy):
     position xi of the tile dU[xi] = V[xi]^T @ dM[xi] (the weight gradient of M = V @ U, summed
     over all tiles), then back through U = (G kron G) g: dg = (G kron G)^T dU.
     """
-    chunks, m, (tiles_h, tiles_w), x, top_left = transformed
+    chunks, m, (tiles_h, tiles_w), x, top_left, _ = transformed
     if x is not None and _fused(m, dy.dtype) is not None:
         return backward(transformed, dy, None, need_dx=False)[1]
     alpha, (n, h_out, w_out, k) = m + 2, dy.shape
@@ -248,7 +249,7 @@ def backward(transformed, dy, w, pads=None, need_dx=True):
     rot180(W) needs for a "valid" layer). Without the fused kernels, or with a kept V, dX is that
     full convolution (``conv2d_3x3_backward_input``). ``need_dx=False`` returns dx as None.
     """
-    chunks, m, (tiles_h, tiles_w), x, top_left = transformed
+    chunks, m, (tiles_h, tiles_w), x, top_left, _ = transformed
     fused = _fused(m, dy.dtype)
     if fused is None or x is None or (need_dx and not ADJOINT_DATA_GRAD):
         dx = conv2d_3x3_backward_input(dy, w, pads, m) if need_dx else None
@@ -257,10 +258,10 @@ def backward(transformed, dy, w, pads=None, need_dx=True):
     dy = np.ascontiguousarray(dy)
     du = np.zeros(((m + 2) ** 2, c, k), dtype=dy.dtype)
     dx = np.empty(x.shape if need_dx else (1, 1, 1, c), dtype=dy.dtype)
-    ut = (np.ascontiguousarray(filter_transform(w, m).transpose(0, 2, 1)) if need_dx
-          else np.empty((1, 1, 1), dy.dtype))
+    u = transformed.u if transformed.u is not None or not need_dx else filter_transform(w, m)
     if _blocked(du):  # V, dM and dV block by block; dU as a sum per thread
         from . import jit
+        ut = np.ascontiguousarray(u.transpose(0, 2, 1)) if need_dx else np.empty((1, 1, 1), dy.dtype)
         parts = np.empty((jit.thread_count(),) + du.shape, dy.dtype)
         fused("backward_blocks", x, top, left, dy, ut, tiles_h, tiles_w, BLOCK_TILES, parts, dx, need_dx,
               blas_inside=True)
@@ -274,7 +275,7 @@ def backward(transformed, dy, w, pads=None, need_dx=True):
         fused("output_grad_transform", dy[start:stop], tiles_h, tiles_w, dm)
         du += stacked_matmul(v.transpose(0, 2, 1), dm, out=product)   # dU[xi] += V[xi]^T dM[xi]
         if need_dx:
-            dv = stacked_matmul(dm, ut, out=v)                        # dV[xi] = dM[xi] U[xi]^T
+            dv = stacked_matmul(dm, u.transpose(0, 2, 1), out=v)      # dV[xi] = dM[xi] U[xi]^T
             dx[start:stop] = 0
             fused("input_grad_transform", dv, top, left, tiles_h, tiles_w, dx[start:stop])
     return (dx if need_dx else None), _filter_grad(du, m)
