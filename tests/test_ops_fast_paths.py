@@ -87,6 +87,39 @@ def test_activation_backward_and_bias_grad_equal_the_numpy_passes(dtype, name, s
         assert epilogue.activation_backward(dy, y, activation, bias=False)[1] is None
 
 
+@pytest.mark.parametrize("num_threads", [1, 2, 3])
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (3, 7, 5, 6), (2, 33, 17, 40), (70, 9)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_bias_relu_equals_the_numpy_passes(dtype, shape, num_threads, monkeypatch):
+    """y + bias, then max(0, .): the one-pass kernel (also on the wide rows of few channels) gives
+    NumPy's numbers exactly, NaN included, with and without bias or ReLU, in place."""
+    from faltung.ops import epilogue, epilogue_fused, jit
+    monkeypatch.setattr(jit, "THREADS", num_threads)
+    monkeypatch.setattr(epilogue, "FUSED_MIN_SIZE", 0)
+    calls = []
+    monkeypatch.setattr(epilogue_fused, "bias_relu", _counting(epilogue_fused.bias_relu, calls))
+    rng = np.random.default_rng(sum(shape) + num_threads)
+    y = rng.standard_normal(shape).astype(dtype)
+    y.reshape(-1)[::7] = np.nan
+    for bias in (rng.standard_normal(shape[-1]).astype(dtype), None):
+        for relu in (True, False):
+            expected = y + (0 if bias is None else bias)
+            expected = np.maximum(expected, 0) if relu else expected
+            out = y.copy()
+            calls.clear()
+            assert epilogue.bias_relu(out, bias, relu) is out
+            np.testing.assert_array_equal(out, expected)
+            assert out.dtype == dtype and len(calls) == (bias is not None or relu)
+
+
+def _counting(function, calls):
+    def counted(*args):
+        calls.append(args)
+        return function(*args)
+    counted.py_func = function
+    return counted
+
+
 @pytest.mark.parametrize("shape", [(2, 3, 5, 6), (2, 3, 5, 40), (7, 6)])
 def test_bias_add_and_bias_grad_through_wide_rows(shape):
     """Few channels go through the (N*H, W*F) view with the bias tiled W times: same numbers."""

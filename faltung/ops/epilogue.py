@@ -7,13 +7,14 @@
 
 Every conv kernel (im2col + GEMM, Winograd, the reference loops) ends with ``bias_relu``, unless
 its last pass already did the same arithmetic (the fused Winograd output transform). The
-backward runs in one pass on ``epilogue_fused`` (Numba) where it can (``FUSED``).
+epilogue and its backward each run in one pass on ``epilogue_fused`` (Numba) where they can (``FUSED``).
 """
 import numpy as np
 
 from .. import config
 
-#: the activation's backward and the bias gradient in one pass (``epilogue_fused``); False: NumPy's passes
+#: bias + ReLU, and the activation's backward with the bias gradient, each in one pass
+#: (``epilogue_fused``); False: NumPy's passes
 FUSED = True
 #: smaller gradients take NumPy's passes (a kernel launch costs more than it saves)
 FUSED_MIN_SIZE = 1 << 15
@@ -31,6 +32,14 @@ def _wide_rows(y):
     return None
 
 
+def _fused(y):
+    """Whether ``y`` goes to the one-pass kernels of ``epilogue_fused``: a large enough float array,
+    with Numba there and the fast implementation chosen."""
+    from . import jit
+    return (FUSED and jit.AVAILABLE and config.implementation() == "fast" and y.size >= FUSED_MIN_SIZE
+            and y.dtype in (np.float32, np.float64) and y.ndim >= 2)
+
+
 def _fold(sums, channels):
     """Column sums of the (N*H*W, F) or the wide (N*H, W*F) view -> per channel (F,)."""
     return sums.reshape(-1, channels).sum(axis=0)
@@ -38,6 +47,17 @@ def _fold(sums, channels):
 
 def bias_relu(y, bias=None, relu=False):
     """``y + bias``, then ``max(0, .)`` if ``relu``; in place, returns y."""
+    if bias is None and not relu:
+        return y
+    if _fused(y) and y.flags.c_contiguous and (bias is None or bias.dtype == y.dtype):  # one pass (Numba)
+        from . import epilogue_fused, jit
+        channels = y.shape[-1]
+        bias = np.zeros(channels, y.dtype) if bias is None else np.ascontiguousarray(bias)
+        rows = _wide_rows(y)
+        if rows is not None:
+            bias = np.tile(bias, y.shape[-2])
+        jit.run(epilogue_fused.bias_relu, y.reshape(-1, channels) if rows is None else rows, bias, relu)
+        return y
     if bias is not None:
         rows = _wide_rows(y)
         if rows is None:
@@ -67,8 +87,7 @@ def activation_backward(dy, y, activation, bias=True):
     """
     from . import jit
     kind = _FUSED_KINDS.get(activation.name)
-    if (kind is None or not FUSED or not jit.AVAILABLE or config.implementation() != "fast"
-            or dy.dtype != y.dtype or dy.ndim != 4 or dy.size < FUSED_MIN_SIZE):
+    if kind is None or not _fused(dy) or dy.dtype != y.dtype or dy.ndim != 4:
         dz = activation.backward(dy, None, y)
         return dz, (bias_grad(dz) if bias else None)
     from . import epilogue_fused

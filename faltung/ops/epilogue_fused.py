@@ -1,9 +1,12 @@
-"""The backward of a conv's epilogue (bias + activation) in one pass (Numba), for ``epilogue.py``.
+"""A conv's epilogue (bias + activation) and its backward, each in one pass (Numba), for ``epilogue.py``.
 
 NumPy needs three or more passes for it: the activation's derivative from the output y, its
 product with dY and the sum over all pixels for the bias. Here each row of dY is read once,
 multiplied by the derivative (formula 3.9) and added to the bias gradient while it is in a register.
 
+  ``bias_relu(y, bias, relu)``                        y: (rows, F') in place: y += bias, then max(0, y)
+        if ``relu`` (NaN stays NaN, as with np.maximum): one pass where NumPy takes two, each of
+        them several times slower on a 128-channel map than this loop
   ``activation_backward(dy, y, kind, dz, db_parts)``   dy, y, dz: (rows, F'), db_parts: (parts, F')
         dz = f'(z) * dy from the output y, for ``kind`` RELU ([y > 0]), TANH (1 - y^2) or
         SIGMOID (y (1 - y)); db_parts[t] = the sum of dz over the t-th of ``parts`` equal runs of
@@ -49,3 +52,16 @@ def activation_backward(dy, y, kind, dz, db_parts):
                     dz[r, k] = g
                     block[k] += g
             total += block
+
+
+@njit(parallel=True, cache=True)
+def bias_relu(y, bias, relu):
+    rows, channels = y.shape
+    zero = y.dtype.type(0)
+    for r in prange(rows):
+        row = y[r]
+        for k in range(channels):
+            value = row[k] + bias[k]
+            if relu and value < zero:
+                value = zero
+            row[k] = value
