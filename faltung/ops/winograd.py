@@ -62,9 +62,10 @@ CHUNK_BYTES = 8 << 20
 #: (more than 64 x 64 channels) would be read again for every block, so those go in chunks
 BLOCKED_MAX_FILTER_BYTES = 36 * 64 * 64 * 4
 BLOCK_TILES = 32
-#: the forward keeps its transformed input V for dW (2.25x the input); False: it keeps x and dW
-#: makes V again, a chunk at a time (less peak memory, one more input transform per step)
-KEEP_TRANSFORMED_INPUT = False
+#: the forward keeps its transformed input V for the backward (2.25x the input) while V takes at most
+#: this many bytes; above, it keeps x and the backward makes V again, a chunk at a time (less peak
+#: memory, one more input transform per step). The blocked kernels always keep x
+KEEP_TRANSFORMED_MAX_BYTES = 24 << 20
 #: dX from the forward's tiles, back through its stages (dV = dM U^T, dX = B dV B^T); False: dX as
 #: the full convolution of dY with rot180(W) (formula 3.11), also run as Winograd. Fused kernels only
 ADJOINT_DATA_GRAD = True
@@ -88,14 +89,15 @@ def _check(x, w, pads, name):
 class Transformed(NamedTuple):
     """What the forward keeps for the weight gradient: its transformed input V (2.25x the input's
     size for F(4x4), where im2col would keep 9x), one ``(start, stop, V)`` per chunk of images
-    ``start:stop``, V: (alpha^2, tiles of the chunk, C). The blocked kernels keep no chunks but the
-    input ``x`` and its ``(top, left)`` padding: their dW transforms x again, a block at a time."""
+    ``start:stop``, V: (alpha^2, tiles of the chunk, C), or no chunks but the input ``x`` itself
+    (a large V, and the blocked kernels): the backward then transforms x again."""
     chunks: list
     m: int
     tiles_hw: tuple      # (tiles_h, tiles_w)
     x: object = None
-    top_left: tuple = None
+    top_left: tuple = None  # x's (top, left) padding
     u: object = None     # the transformed filters (alpha^2, C, K), for dX
+    x_shape: tuple = None
 
 
 def _fused(m, dtype):
@@ -154,13 +156,14 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
         x = np.ascontiguousarray(x)
         fused("conv_blocks", x, top, left, u, fused_bias, relu, tiles_h, tiles_w, BLOCK_TILES, y,
               blas_inside=True)
-        return (y, Transformed([], m, (tiles_h, tiles_w), x, (top, left), u)) if keep_transform else y
-    kept = []  # (start, stop, V) of every chunk, when keep_transform
+        return (y, Transformed([], m, (tiles_h, tiles_w), x, (top, left), u, x.shape)) if keep_transform else y
+    kept = []  # (start, stop, V) of every chunk, when keep_v
+    keep_v = keep_transform and alpha * alpha * n * tiles * c * x.itemsize <= KEEP_TRANSFORMED_MAX_BYTES
     step = _chunk_step(n, m, tiles_h, tiles_w, max(c, k), x.itemsize)
     for start in range(0, n, step):
         stop = min(n, start + step)
         v = _input_chunk(x[start:stop], (top, left), m, (tiles_h, tiles_w), fused)
-        if keep_transform and KEEP_TRANSFORMED_INPUT:
+        if keep_v:
             kept.append((start, stop, v))
         mprod = stacked_matmul(v, u)                # alpha^2 GEMMs (P, C) @ (C, K)
         if fused is None:
@@ -172,8 +175,7 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
             y = np.ascontiguousarray(y[:, :h_out, :w_out])
         bias_relu(y, bias, relu)
     if keep_transform:
-        return y, (Transformed(kept, m, (tiles_h, tiles_w), u=u) if KEEP_TRANSFORMED_INPUT
-                   else Transformed([], m, (tiles_h, tiles_w), x, (top, left), u))
+        return y, Transformed(kept, m, (tiles_h, tiles_w), None if keep_v else x, (top, left), u, x.shape)
     return y
 
 
@@ -212,8 +214,8 @@ def weight_grad(transformed, dy):
     position xi of the tile dU[xi] = V[xi]^T @ dM[xi] (the weight gradient of M = V @ U, summed
     over all tiles), then back through U = (G kron G) g: dg = (G kron G)^T dU.
     """
-    chunks, m, (tiles_h, tiles_w), x, top_left, _ = transformed
-    if x is not None and _fused(m, dy.dtype) is not None:
+    chunks, m, (tiles_h, tiles_w), x, top_left, _, _ = transformed
+    if _fused(m, dy.dtype) is not None:
         return backward(transformed, dy, None, need_dx=False)[1]
     alpha, (n, h_out, w_out, k) = m + 2, dy.shape
     c = chunks[0][2].shape[2] if x is None else x.shape[3]
@@ -229,7 +231,7 @@ def weight_grad(transformed, dy):
         for start in range(0, n, step):
             v = _input_chunk(x[start:start + step], top_left, m, (tiles_h, tiles_w), fused)
             _add_weight_grad_in_steps(v, dy[start:start + step], m, (tiles_h, tiles_w), fused, du)
-    for first, last, v in chunks:  # the forward's chunks of images (KEEP_TRANSFORMED_INPUT)
+    for first, last, v in chunks:  # the forward's chunks of images (a kept V)
         _add_weight_grad_in_steps(v, dy[first:last], m, (tiles_h, tiles_w), fused, du)
     return _filter_grad(du, m)
 
@@ -246,20 +248,20 @@ def backward(transformed, dy, w, pads=None, need_dx=True):
     gradients from one dM = A dY A^T per tile: dU[xi] = V[xi]^T @ dM[xi] as in ``weight_grad``, and
     dV[xi] = dM[xi] @ U[xi]^T, dX = B dV B^T added over the overlapping tiles (the adjoint of the
     forward's stages, so dX takes the forward's tiles: fewer than the full convolution of dY with
-    rot180(W) needs for a "valid" layer). Without the fused kernels, or with a kept V, dX is that
-    full convolution (``conv2d_3x3_backward_input``). ``need_dx=False`` returns dx as None.
+    rot180(W) needs for a "valid" layer). Without the fused kernels (or ``ADJOINT_DATA_GRAD``), dX is
+    that full convolution (``conv2d_3x3_backward_input``). ``need_dx=False`` returns dx as None.
     """
-    chunks, m, (tiles_h, tiles_w), x, top_left, _ = transformed
+    chunks, m, (tiles_h, tiles_w), x, top_left, _, x_shape = transformed
     fused = _fused(m, dy.dtype)
-    if fused is None or x is None or (need_dx and not ADJOINT_DATA_GRAD):
+    if fused is None or (need_dx and not ADJOINT_DATA_GRAD):
         dx = conv2d_3x3_backward_input(dy, w, pads, m) if need_dx else None
         return dx, weight_grad(transformed, dy)
-    (top, left), (n, _, _, c), k = top_left, x.shape, dy.shape[3]
+    (top, left), (n, _, _, c), k = top_left, x_shape, dy.shape[3]
     dy = np.ascontiguousarray(dy)
     du = np.zeros(((m + 2) ** 2, c, k), dtype=dy.dtype)
-    dx = np.empty(x.shape if need_dx else (1, 1, 1, c), dtype=dy.dtype)
+    dx = np.empty(x_shape if need_dx else (1, 1, 1, c), dtype=dy.dtype)
     u = transformed.u if transformed.u is not None or not need_dx else filter_transform(w, m)
-    if _blocked(du):  # V, dM and dV block by block; dU as a sum per thread
+    if x is not None and _blocked(du):  # V, dM and dV block by block; dU as a sum per thread
         from . import jit
         ut = np.ascontiguousarray(u.transpose(0, 2, 1)) if need_dx else np.empty((1, 1, 1), dy.dtype)
         parts = np.empty((jit.thread_count(),) + du.shape, dy.dtype)
@@ -268,14 +270,14 @@ def backward(transformed, dy, w, pads=None, need_dx=True):
         return (dx if need_dx else None), _filter_grad(parts.sum(axis=0), m)
     step = _chunk_step(n, m, tiles_h, tiles_w, max(c, k), dy.itemsize)
     product = np.empty_like(du)
-    for start in range(0, n, step):  # a cache-sized chunk of images at a time
-        stop = min(n, start + step)
-        v = _input_chunk(x[start:stop], top_left, m, (tiles_h, tiles_w), fused)
+    # a cache-sized chunk of images at a time: the forward's kept V, or V made again from x
+    for start, stop, kept in chunks or [(i, min(n, i + step), None) for i in range(0, n, step)]:
+        v = kept if kept is not None else _input_chunk(x[start:stop], top_left, m, (tiles_h, tiles_w), fused)
         dm = np.empty((v.shape[0], v.shape[1], k), dy.dtype)
         fused("output_grad_transform", dy[start:stop], tiles_h, tiles_w, dm)
         du += stacked_matmul(v.transpose(0, 2, 1), dm, out=product)   # dU[xi] += V[xi]^T dM[xi]
         if need_dx:
-            dv = stacked_matmul(dm, u.transpose(0, 2, 1), out=v)      # dV[xi] = dM[xi] U[xi]^T
+            dv = stacked_matmul(dm, u.transpose(0, 2, 1), out=None if kept is not None else v)  # dM U^T
             dx[start:stop] = 0
             fused("input_grad_transform", dv, top, left, tiles_h, tiles_w, dx[start:stop])
     return (dx if need_dx else None), _filter_grad(du, m)
