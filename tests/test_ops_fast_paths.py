@@ -109,7 +109,9 @@ def test_fused_bias_relu_equals_the_numpy_passes(dtype, shape, num_threads, monk
             calls.clear()
             assert epilogue.bias_relu(out, bias, relu) is out
             np.testing.assert_array_equal(out, expected)
-            assert out.dtype == dtype and len(calls) == (bias is not None or relu)
+            # a bias alone on few channels (the wide rows) stays in NumPy
+            few = len(shape) == 4 and shape[-1] < epilogue.FEW_CHANNELS
+            assert out.dtype == dtype and len(calls) == (relu or (bias is not None and not few))
 
 
 def _counting(function, calls):

@@ -35,9 +35,11 @@ def _wide_rows(y):
 def _fused(y):
     """Whether ``y`` goes to the one-pass kernels of ``epilogue_fused``: a large enough float array,
     with Numba there and the fast implementation chosen."""
-    from . import jit
-    return (FUSED and jit.AVAILABLE and config.implementation() == "fast" and y.size >= FUSED_MIN_SIZE
-            and y.dtype in (np.float32, np.float64) and y.ndim >= 2)
+    if not (FUSED and config.implementation() == "fast" and y.size >= FUSED_MIN_SIZE
+            and y.dtype in (np.float32, np.float64) and y.ndim >= 2):
+        return False
+    from . import jit  # imports Numba: only once a kernel is wanted
+    return jit.AVAILABLE
 
 
 def _fold(sums, channels):
@@ -49,17 +51,18 @@ def bias_relu(y, bias=None, relu=False):
     """``y + bias``, then ``max(0, .)`` if ``relu``; in place, returns y."""
     if bias is None and not relu:
         return y
-    if _fused(y) and y.flags.c_contiguous and (bias is None or bias.dtype == y.dtype):  # one pass (Numba)
+    rows = _wide_rows(y)
+    # one pass (Numba); a bias alone on few channels is as fast in NumPy through the wide rows
+    if ((relu or rows is None) and y.flags.c_contiguous and (bias is None or bias.dtype == y.dtype)
+            and _fused(y)):
         from . import epilogue_fused, jit
         channels = y.shape[-1]
         bias = np.zeros(channels, y.dtype) if bias is None else np.ascontiguousarray(bias)
-        rows = _wide_rows(y)
         if rows is not None:
             bias = np.tile(bias, y.shape[-2])
         jit.run(epilogue_fused.bias_relu, y.reshape(-1, channels) if rows is None else rows, bias, relu)
         return y
     if bias is not None:
-        rows = _wide_rows(y)
         if rows is None:
             y += bias
         else:  # the bias repeated once per pixel of a row
