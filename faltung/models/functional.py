@@ -7,7 +7,7 @@ shared layer). Before each node's backward the layer's ``cache`` from *that* nod
 forward is put back, so a shared layer differentiates each of its calls correctly.
 """
 from ..layers.base import unique_name
-from ..ops import memory
+from ..ops import memory, threads
 from .graph import flatten_tensors, topological_nodes
 from .training import TrainingMixin
 
@@ -144,6 +144,7 @@ class Model(TrainingMixin):
         memory is about the largest layer's input and output, not every activation at once.
         """
         memory.keep_freed_memory()  # once per process: the next step reuses this step's pages
+        threads.shorten_blas_wait()  # once per process: idle BLAS threads free the cores sooner
         values = {t.node.id: x for t, x in zip(self.inputs, xs)}
         output_ids = {t.node.id for t in self.outputs}
         self._node_caches = {}

@@ -24,15 +24,14 @@ _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 def _numpy_openblas():
     """(sgemm, dgemm) symbol names of NumPy's OpenBLAS, made visible to Numba, or None."""
     import llvmlite.binding as llvm
-    from threadpoolctl import threadpool_info
-    for lib in threadpool_info():
-        path = lib.get("filepath") or ""
-        if lib.get("internal_api") != "openblas" or "numpy" not in path:
-            continue
-        llvm.load_library_permanently(path)
-        for single, double in _SYMBOLS.items():
-            if llvm.address_of_symbol(single) and llvm.address_of_symbol(double):
-                return single, double
+    from .threads import numpy_openblas_path
+    path = numpy_openblas_path()
+    if path is None:
+        return None
+    llvm.load_library_permanently(path)
+    for single, double in _SYMBOLS.items():
+        if llvm.address_of_symbol(single) and llvm.address_of_symbol(double):
+            return single, double
     return None
 
 
