@@ -212,3 +212,35 @@ def test_conv2d_forward_fuses_bias_and_relu_like_the_reference(kernel, channels,
     assert (y >= 0).all() and (linear < 0).any()
     np.testing.assert_allclose(y, np.maximum(linear, 0), rtol=0, atol=1e-12)
     np.testing.assert_allclose(y, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel, strides, padding", [
+    ((5, 5), (1, 1), "valid"),    # LeNet-5's C3
+    ((3, 2), (2, 1), "same"),     # uneven kernel, stride, padding cropped again
+    ((2, 2), (2, 2), "valid"),    # windows that tile the input
+    ((3, 3), (3, 2), "same"),
+])
+def test_data_grad_by_one_gemm_and_fused_col2im_equals_the_reference(kernel, strides, padding, dtype, monkeypatch):
+    """dX = col2im(dY @ Wᵀ) in one pass (``im2col_fused``) gives what the kernel offsets one at a
+    time and the loop reference give."""
+    from faltung.ops import im2col_fused, reference
+    from faltung.ops.im2col import resolve_padding
+    calls = []
+    monkeypatch.setattr(im2col_fused, "col2im", _counting(im2col_fused.col2im, calls))
+    rng = np.random.default_rng(sum(kernel) + sum(strides))
+    x_shape, c, f = (3, 11, 9, 6), 6, 5
+    w = rng.standard_normal(kernel + (c, f)).astype(dtype)
+    pads = resolve_padding(padding, x_shape[1:3], kernel, strides, (1, 1))
+    y, _ = reference.conv_forward(np.zeros(x_shape, dtype), w, pads, strides, (1, 1))
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    expected = reference.conv_data_grad(dy, w, x_shape, pads, strides, (1, 1))
+    results = {}
+    for fused in (True, False):
+        monkeypatch.setattr(conv_ops, "COL2IM_FUSED", fused)
+        calls.clear()
+        results[fused] = conv_ops.conv_data_grad(dy, w, x_shape, pads, strides, (1, 1))
+        assert len(calls) == fused and results[fused].dtype == dtype and results[fused].shape == x_shape
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    for result in results.values():
+        np.testing.assert_allclose(result, expected, rtol=0, atol=tol * np.abs(expected).max())

@@ -8,13 +8,16 @@
   epilogue.py         bias + activation after a conv, and its backward (dz = f'(z) dY, db)
   reference.py        the plain loop versions of every kernel (``faltung.config.set_implementation("reference")``)
 One-pass Numba kernels behind the fast paths (each tested against the NumPy form above it):
-  winograd_fused.py   the Winograd tile transforms, and whole convolutions a block of tiles at a time
+  winograd_fused.py   the Winograd tile transforms and their adjoints, and whole convolutions and
+                      their backward a block of tiles at a time
+  im2col_fused.py     col2im, a window row at a time
   pool_fused.py       max pooling that records the winning offset, and its gradient routing
-  epilogue_fused.py   the activation's backward and the bias gradient in one pass
+  epilogue_fused.py   bias + ReLU, and the activation's backward with the bias gradient, each in one pass
   blas.py             NumPy's OpenBLAS called from inside those kernels
   jit.py              how the kernels run: threads, one caller at a time
 Process settings:
-  threads.py          how many threads the BLAS behind the matrix products uses (threadpoolctl)
+  threads.py          how many threads the BLAS behind the matrix products uses (threadpoolctl), and
+                      how long OpenBLAS's idle threads spin
   memory.py           glibc's malloc keeps freed memory for the next training step
 """
 from .conv import (conv2d_backward, conv2d_forward, conv2d_transpose_backward,  # noqa: F401

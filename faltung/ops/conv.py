@@ -47,6 +47,9 @@ WINOGRAD_FORWARD = True
 #: (forward and dW), so it stays in the 32 MiB L3 cache and is never kept whole; smaller
 #: problems also compute dX in one batched matmul
 CHUNK_BYTES = 16 << 20
+#: a data gradient whose (P, kh*kw*C) matrix fits CHUNK_BYTES is one GEMM and a one-pass col2im
+#: (``im2col_fused``); False: kh*kw products and strided adds, one per kernel offset
+COL2IM_FUSED = True
 
 
 # ---- the fast kernels: im2col + GEMM ------------------------------------------------------
@@ -187,6 +190,13 @@ def conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace=None):
         return dx
     padded_shape = (x_shape[0], x_shape[1] + top + bottom, x_shape[2] + left + right, c)
     dxp = np.zeros(padded_shape, dtype=np.result_type(dy, w))
+    if _col2im_fused(dy2.shape[0] * kh * kw * c * dy.itemsize, dilation, dxp.dtype):
+        # small problem, dilation 1 (LeNet): dcols = dY @ Wᵀ in one GEMM, then col2im in one pass
+        from . import im2col_fused, jit
+        dcols = dy2 @ np.ascontiguousarray(w.reshape(-1, f).T)            # (P, kh*kw*C)
+        jit.run(im2col_fused.col2im, dcols.astype(dxp.dtype, copy=False), kh, kw, *strides,
+                dxp.reshape(padded_shape[0], padded_shape[1], -1))
+        return dxp if pads == _NO_PADS else np.ascontiguousarray(crop(dxp, pads, x_shape[1:3]))
     blocks = None
     if dy2.shape[0] * kh * kw * c * dy.itemsize <= CHUNK_BYTES:
         # small problem (LeNet): all kh*kw products in one batched matmul call, each block contiguous
@@ -197,6 +207,15 @@ def conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace=None):
             cells = offset_slice(dxp, i, j, dy.shape[1:3], strides, dilation)
             cells += block.reshape(dy.shape[:3] + (c,))
     return dxp if pads == _NO_PADS else np.ascontiguousarray(crop(dxp, pads, x_shape[1:3]))
+
+
+def _col2im_fused(cols_bytes, dilation, dtype):
+    """Whether dX goes as one GEMM + ``im2col_fused.col2im``: a dcols of at most CHUNK_BYTES, no dilation."""
+    if not COL2IM_FUSED or cols_bytes > CHUNK_BYTES or tuple(dilation) != (1, 1) or dtype not in (np.float32,
+                                                                                                    np.float64):
+        return False
+    from . import jit
+    return jit.AVAILABLE
 
 
 def _kernels():
