@@ -19,8 +19,9 @@ After a threaded product OpenBLAS keeps its worker threads spinning, waiting for
 workers: measured, a Winograd output transform right after a GEMM took 3.1 ms, after a pause
 1.2 ms; the seed CIFAR CNN trained 1.36-1.46x faster at batch 128 with the wait cut short.
 OpenBLAS reads that wait (``OPENBLAS_THREAD_TIMEOUT=n``: 2^n cycles) only when it starts its
-threads, so ``shorten_blas_wait`` sets it, re-reads the environment (``openblas_read_env``) and
-stops the threads (``blas_thread_shutdown_``); the next threaded product starts them again with it.
+threads, so ``shorten_blas_wait`` sets it, re-reads the environment (``openblas_read_env``), stops
+the threads (``blas_thread_shutdown_``) and starts them again (``blas_thread_init``: from the caller's
+thread, not lazily from whichever thread multiplies next).
 A model does this once, when it first runs, with n = ``faltung.config.blas_thread_timeout()``
 (16: ~20 us, still long enough for back-to-back products). Off with
 ``faltung.config.set_blas_thread_timeout(None)`` or ``FALTUNG_BLAS_THREAD_TIMEOUT=0``; a user's own
@@ -103,13 +104,15 @@ def shorten_blas_wait():
         path = numpy_openblas_path()
         try:
             lib = path and ctypes.CDLL(path)
-            functions = lib and (lib.openblas_read_env, lib.blas_thread_shutdown_, lib.openblas_thread_timeout)
+            functions = lib and (lib.openblas_read_env, lib.blas_thread_shutdown_, lib.blas_thread_init,
+                                 lib.openblas_thread_timeout)
         except (OSError, AttributeError):  # another BLAS, or an OpenBLAS without these
             functions = None
         if functions:
-            read_env, shutdown, timeout = functions
+            read_env, shutdown, start, timeout = functions
             os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(exponent)
             read_env()
-            shutdown()  # the next threaded call starts the threads again, with the new wait
+            shutdown()
+            start()  # the threads again, with the new wait, started from here
             _WAIT_SET = timeout() == exponent
     return exponent if _WAIT_SET else None
