@@ -7,7 +7,7 @@ uses the optimised paths (im2col + GEMM, Winograd, fused bias+activation).
 ``set_keep_freed_memory(False)`` stops a model from asking malloc to keep freed memory for reuse
 (``faltung.ops.memory``; on by default, off with ``FALTUNG_KEEP_FREED_MEMORY=0``).
 ``set_blas_thread_timeout(n)`` sets how long OpenBLAS's idle threads spin after a product once a
-model first runs (2^n cycles, default 16; None leaves OpenBLAS's own 2^28, as does
+model first runs (2^n cycles, default 20; None leaves OpenBLAS's own 2^28, as does
 ``FALTUNG_BLAS_THREAD_TIMEOUT=0``; see ``faltung.ops.threads``).
 """
 import contextlib
@@ -28,7 +28,7 @@ def _check_timeout(value, where):
 
 
 def _timeout_from_environment():
-    text = os.environ.get("FALTUNG_BLAS_THREAD_TIMEOUT", "16").strip()
+    text = os.environ.get("FALTUNG_BLAS_THREAD_TIMEOUT", "20").strip()
     if text in ("0", ""):
         return None
     try:

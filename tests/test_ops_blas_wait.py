@@ -34,8 +34,8 @@ def _run(env):
 
 def test_idle_blas_threads_stop_spinning_once_a_model_ran():
     spun, timeout, num_threads = _run({})
-    assert timeout == 16 and num_threads == 2
-    assert spun < 0.02                          # asleep within ~20 us of the product
+    assert timeout == 20 and num_threads == 2
+    assert spun < 0.02                          # asleep within ~0.3 ms of the product
     # OpenBLAS's own 2^28 cycles: a worker spins through a good part of the sleep
     spun, timeout, _ = _run({"FALTUNG_BLAS_THREAD_TIMEOUT": "0"})
     assert timeout == 0 and spun > 0.02

@@ -8,7 +8,7 @@ default; everything else NumPy does (copies, elementwise work) is single-threade
   ``with num_threads(n): ...``     limit it for one block, then restore the old setting
   ``get_num_threads()``            what the BLAS uses now (one ctypes call, ~1 us: fine per kernel call)
   ``blas_info()``                  one dict per BLAS library loaded (name, version, kernel, threads)
-  ``shorten_blas_wait()``          OpenBLAS's idle threads stop spinning after ~20 us, not ~0.1 s
+  ``shorten_blas_wait()``          OpenBLAS's idle threads stop spinning after ~0.3 ms, not ~0.1 s
 
 The same can be done before Python starts with ``OMP_NUM_THREADS=n`` / ``OPENBLAS_NUM_THREADS=n``.
 All of this goes through ``threadpoolctl``, which talks to whichever BLAS is actually loaded.
@@ -23,7 +23,8 @@ threads, so ``shorten_blas_wait`` sets it, re-reads the environment (``openblas_
 the threads (``blas_thread_shutdown_``) and starts them again (``blas_thread_init``: from the caller's
 thread, not lazily from whichever thread multiplies next).
 A model does this once, when it first runs, with n = ``faltung.config.blas_thread_timeout()``
-(16: ~20 us, still long enough for back-to-back products). Off with
+(20: ~0.3 ms; 16 served the large CNNs as well but cost LeNet-5, whose small products come
+~0.1 ms apart, a thread wake-up each time). Off with
 ``faltung.config.set_blas_thread_timeout(None)`` or ``FALTUNG_BLAS_THREAD_TIMEOUT=0``; a user's own
 ``OPENBLAS_THREAD_TIMEOUT`` is left alone, and so is a BLAS other than OpenBLAS.
 """
