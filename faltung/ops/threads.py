@@ -31,6 +31,7 @@ A model does this once, when it first runs, with n = ``faltung.config.blas_threa
 import contextlib
 import ctypes
 import os
+import threading
 
 from threadpoolctl import ThreadpoolController, threadpool_info
 
@@ -81,6 +82,7 @@ def num_threads(n):
 
 
 _WAIT_SET = None
+_WAIT_LOCK = threading.Lock()
 
 
 def numpy_openblas_path():
@@ -100,20 +102,29 @@ def shorten_blas_wait():
     global _WAIT_SET
     from .. import config
     exponent = config.blas_thread_timeout()
-    if _WAIT_SET is None and exponent is not None and "OPENBLAS_THREAD_TIMEOUT" not in os.environ:
-        _WAIT_SET = False
-        path = numpy_openblas_path()
-        try:
-            lib = path and ctypes.CDLL(path)
-            functions = lib and (lib.openblas_read_env, lib.blas_thread_shutdown_, lib.blas_thread_init,
-                                 lib.openblas_thread_timeout)
-        except (OSError, AttributeError):  # another BLAS, or an OpenBLAS without these
-            functions = None
-        if functions:
-            read_env, shutdown, start, timeout = functions
-            os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(exponent)
-            read_env()
-            shutdown()
-            start()  # the threads again, with the new wait, started from here
-            _WAIT_SET = timeout() == exponent
+    if _WAIT_SET is not None or exponent is None or "OPENBLAS_THREAD_TIMEOUT" in os.environ:
+        return exponent if _WAIT_SET else None
+    with _WAIT_LOCK:  # two models starting at once: one of them restarts the threads
+        if _WAIT_SET is None:
+            _WAIT_SET = _restart_openblas_threads(exponent)
     return exponent if _WAIT_SET else None
+
+
+def _restart_openblas_threads(exponent):
+    """OPENBLAS_THREAD_TIMEOUT=exponent, re-read by OpenBLAS, its threads stopped and started again
+    from this thread; True if OpenBLAS now reports that wait."""
+    path = numpy_openblas_path()
+    try:
+        lib = path and ctypes.CDLL(path)
+        functions = lib and (lib.openblas_read_env, lib.blas_thread_shutdown_, lib.blas_thread_init,
+                             lib.openblas_thread_timeout)
+    except (OSError, AttributeError):  # another BLAS, or an OpenBLAS without these
+        return False
+    if not functions:
+        return False
+    read_env, shutdown, start, timeout = functions
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(exponent)
+    read_env()
+    shutdown()
+    start()
+    return timeout() == exponent

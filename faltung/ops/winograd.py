@@ -87,7 +87,7 @@ def _check(x, w, pads, name):
 
 
 class Transformed(NamedTuple):
-    """What the forward keeps for the weight gradient: its transformed input V (2.25x the input's
+    """What the forward keeps for the backward: its transformed input V (2.25x the input's
     size for F(4x4), where im2col would keep 9x), one ``(start, stop, V)`` per chunk of images
     ``start:stop``, V: (alpha^2, tiles of the chunk, C), or no chunks but the input ``x`` itself
     (a large V, and the blocked kernels): the backward then transforms x again."""
@@ -191,19 +191,16 @@ def _input_chunk(x, top_left, m, tiles_hw, fused):
     return v
 
 
-def _add_weight_grad_in_steps(v, dy, m, tiles_hw, fused, du):
-    """du += V[xi]^T @ dM[xi] for one kept chunk, dM = A dY A^T made a cache-sized step of images at a time."""
-    alpha, (n, _, _, k) = m + 2, dy.shape
+def _add_weight_grad_in_steps(v, dy, m, tiles_hw, du):
+    """du += V[xi]^T @ dM[xi] for one chunk (matrix form), dM = A dY A^T made a cache-sized step of
+    images at a time; dy padded to whole tiles."""
+    n, k = dy.shape[0], dy.shape[3]
     tiles = tiles_hw[0] * tiles_hw[1]  # per image
     step = _chunk_step(n, m, *tiles_hw, max(v.shape[2], k), dy.itemsize)
     product = np.empty_like(du)
     for start in range(0, n, step):
         stop = min(n, start + step)
-        if fused is None:
-            dm = output_grad_transform(dy[start:stop], m)
-        else:
-            dm = np.empty((alpha * alpha, (stop - start) * tiles, k), dy.dtype)
-            fused("output_grad_transform", dy[start:stop], tiles_hw[0], tiles_hw[1], dm)
+        dm = output_grad_transform(dy[start:stop], m)
         du += stacked_matmul(v[:, start * tiles:stop * tiles].transpose(0, 2, 1), dm, out=product)
 
 
@@ -215,12 +212,11 @@ def weight_grad(transformed, dy):
     over all tiles), then back through U = (G kron G) g: dg = (G kron G)^T dU.
     """
     chunks, m, (tiles_h, tiles_w), x, top_left, _, _ = transformed
-    if _fused(m, dy.dtype) is not None:
+    if _fused(m, dy.dtype) is not None:  # the one-pass kernels: ``backward`` without dX
         return backward(transformed, dy, None, need_dx=False)[1]
     alpha, (n, h_out, w_out, k) = m + 2, dy.shape
     c = chunks[0][2].shape[2] if x is None else x.shape[3]
-    fused = _fused(m, dy.dtype)
-    if fused is None and (m * tiles_h, m * tiles_w) != (h_out, w_out):  # cropped outputs: zero gradient
+    if (m * tiles_h, m * tiles_w) != (h_out, w_out):  # cropped outputs: zero gradient
         padded = np.zeros((n, m * tiles_h, m * tiles_w, k), dtype=dy.dtype)
         padded[:, :h_out, :w_out] = dy
         dy = padded
@@ -229,10 +225,10 @@ def weight_grad(transformed, dy):
     if x is not None:  # V made again from x, a chunk of images at a time
         step = _chunk_step(n, m, tiles_h, tiles_w, max(c, k), dy.itemsize)
         for start in range(0, n, step):
-            v = _input_chunk(x[start:start + step], top_left, m, (tiles_h, tiles_w), fused)
-            _add_weight_grad_in_steps(v, dy[start:start + step], m, (tiles_h, tiles_w), fused, du)
+            v = _input_chunk(x[start:start + step], top_left, m, (tiles_h, tiles_w), None)
+            _add_weight_grad_in_steps(v, dy[start:start + step], m, (tiles_h, tiles_w), du)
     for first, last, v in chunks:  # the forward's chunks of images (a kept V)
-        _add_weight_grad_in_steps(v, dy[first:last], m, (tiles_h, tiles_w), fused, du)
+        _add_weight_grad_in_steps(v, dy[first:last], m, (tiles_h, tiles_w), du)
     return _filter_grad(du, m)
 
 
