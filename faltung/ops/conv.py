@@ -190,29 +190,27 @@ def conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace=None):
         return dx
     padded_shape = (x_shape[0], x_shape[1] + top + bottom, x_shape[2] + left + right, c)
     dxp = np.zeros(padded_shape, dtype=np.result_type(dy, w))
-    if _col2im_fused(dy2.shape[0] * kh * kw * c * dy.itemsize, dilation, dxp.dtype):
-        # small problem, dilation 1 (LeNet): dcols = dY @ Wᵀ in one GEMM, then col2im in one pass
+    small = dy2.shape[0] * kh * kw * c * dy.itemsize <= CHUNK_BYTES  # the (P, kh*kw*C) matrix (LeNet)
+    if small and _col2im_fused(dilation, dxp.dtype):
+        # dcols = dY @ Wᵀ in one GEMM, then col2im in one pass (dilation 1)
         from . import im2col_fused, jit
         dcols = dy2 @ np.ascontiguousarray(w.reshape(-1, f).T)            # (P, kh*kw*C)
         jit.run(im2col_fused.col2im, dcols.astype(dxp.dtype, copy=False), kh, kw, *strides,
                 dxp.reshape(padded_shape[0], padded_shape[1], -1))
-        return dxp if pads == _NO_PADS else np.ascontiguousarray(crop(dxp, pads, x_shape[1:3]))
-    blocks = None
-    if dy2.shape[0] * kh * kw * c * dy.itemsize <= CHUNK_BYTES:
-        # small problem (LeNet): all kh*kw products in one batched matmul call, each block contiguous
-        blocks = np.matmul(dy2, w.reshape(kh * kw, c, f).transpose(0, 2, 1))  # (kh*kw, P, C)
-    for i in range(kh):
-        for j in range(kw):
-            block = dy2 @ w[i, j].T if blocks is None else blocks[i * kw + j]
-            cells = offset_slice(dxp, i, j, dy.shape[1:3], strides, dilation)
-            cells += block.reshape(dy.shape[:3] + (c,))
+    else:
+        # small: all kh*kw products in one batched matmul call, each block contiguous
+        blocks = np.matmul(dy2, w.reshape(kh * kw, c, f).transpose(0, 2, 1)) if small else None  # (kh*kw, P, C)
+        for i in range(kh):
+            for j in range(kw):
+                block = dy2 @ w[i, j].T if blocks is None else blocks[i * kw + j]
+                cells = offset_slice(dxp, i, j, dy.shape[1:3], strides, dilation)
+                cells += block.reshape(dy.shape[:3] + (c,))
     return dxp if pads == _NO_PADS else np.ascontiguousarray(crop(dxp, pads, x_shape[1:3]))
 
 
-def _col2im_fused(cols_bytes, dilation, dtype):
-    """Whether dX goes as one GEMM + ``im2col_fused.col2im``: a dcols of at most CHUNK_BYTES, no dilation."""
-    if not COL2IM_FUSED or cols_bytes > CHUNK_BYTES or tuple(dilation) != (1, 1) or dtype not in (np.float32,
-                                                                                                    np.float64):
+def _col2im_fused(dilation, dtype):
+    """Whether a small dX goes as one GEMM + ``im2col_fused.col2im`` (no dilation, float, Numba there)."""
+    if not COL2IM_FUSED or tuple(dilation) != (1, 1) or dtype not in (np.float32, np.float64):
         return False
     from . import jit
     return jit.AVAILABLE

@@ -256,7 +256,9 @@ def backward(transformed, dy, w, pads=None, need_dx=True):
     dy = np.ascontiguousarray(dy)
     du = np.zeros(((m + 2) ** 2, c, k), dtype=dy.dtype)
     dx = np.empty(x_shape if need_dx else (1, 1, 1, c), dtype=dy.dtype)
-    u = transformed.u if transformed.u is not None or not need_dx else filter_transform(w, m)
+    u = transformed.u
+    if u is None and need_dx:  # a Transformed made without U
+        u = filter_transform(w, m)
     if x is not None and _blocked(du):  # V, dM and dV block by block; dU as a sum per thread
         from . import jit
         ut = np.ascontiguousarray(u.transpose(0, 2, 1)) if need_dx else np.empty((1, 1, 1), dy.dtype)
