@@ -37,3 +37,27 @@ def test_training_still_works_after_predict():
     for _ in range(20):
         last = model.train_on_batch(x, y)
     assert np.isfinite(first) and last < first
+
+
+def test_training_step_lets_go_of_each_layers_cache_once_its_backward_ran():
+    model = _model()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(2).random((4, 12, 12, 3), dtype=np.float32)
+    y = np.arange(4) % 4
+    order, held = [], {}
+
+    def watch(layer):
+        backward = layer.backward
+
+        def call(dy):
+            assert layer.cache is not None  # its own cache is there for it
+            held[layer.name] = [other.name for other in order if other.cache is not None]
+            order.append(layer)
+            return backward(dy)
+        layer.backward = call
+    for layer in model.layers[1:-1]:
+        watch(layer)
+    model.train_on_batch(x, y)
+    assert len(order) == len(model.layers) - 2
+    assert all(names == [] for names in held.values()), held  # the layers above have freed theirs
+    assert all(getattr(layer, "cache", None) is None for layer in model.layers[1:])

@@ -209,3 +209,15 @@ def test_conv2d_ops_winograd_float32_stays_float32_and_close(winograd_forward, m
     for name, a, r in (("y", y, y64), ("dx", dx, dx64), ("dw", dw, dw64)):
         err = np.abs(a - r).max() / np.abs(r).max()
         assert err <= 1e-4, f"{name}: float32 relative error {err:.2e}"  # F(4x4) tolerance, see top
+
+
+@pytest.mark.parametrize("n, per_chunk, expected", [
+    (7, 3, [(0, 2), (2, 4), (4, 7)]),            # three chunks of 2-3 images, not 3, 3, 1
+    (128, 56, [(0, 42), (42, 85), (85, 128)]),
+    (5, 5, [(0, 5)]), (5, 100, [(0, 5)]), (3, 0, [(0, 1), (1, 2), (2, 3)])])
+def test_chunks_share_the_images_evenly(n, per_chunk, expected, monkeypatch):
+    per_image = 36 * 4 * 8 * 4  # alpha^2 * tiles * channels * float32 bytes
+    monkeypatch.setattr(winograd, "CHUNK_BYTES", per_chunk * per_image)
+    chunks = winograd._chunks(n, 4, 2, 2, 8, 4)
+    assert chunks == expected
+    assert max(stop - start for start, stop in chunks) <= max(per_chunk, 1)

@@ -185,8 +185,9 @@ class Model(TrainingMixin):
             feeds_only_inputs = not any(parent.inputs for parent in node.parents)
             if feeds_only_inputs and not (layer.trainable and _trainable_slots(layer)):
                 continue  # e.g. a leading Rescaling: nothing to learn, no one needs its dx
-            layer.cache = self._node_caches[node.id]
+            layer.cache = self._node_caches.pop(node.id)
             dx = layer.backward_linear(dy) if node.id in fused_ids else layer.backward(dy)
+            layer.cache = None  # this node's activations are spent: free them for the layers below
             self._collect_weight_grads(layer, layer_grads)
             dxs = dx if node.multi_input else [dx]
             for parent, g in zip(node.parents, dxs):

@@ -54,8 +54,10 @@ from .winograd_algebra import (MATRICES, filter_transform, g_kron_g, input_trans
                                matrices, output_grad_transform, output_transform, stacked_matmul)
 
 
-#: bytes of transformed input per chunk of images (about a quarter of a 32 MiB L3)
-CHUNK_BYTES = 8 << 20
+#: bytes of transformed input per chunk of images at most. Larger chunks mean larger GEMMs and fewer
+#: hand-overs between the BLAS and the transform kernels (8 MiB, a quarter of the L3, made the
+#: Fashion CNN's step 1.1-1.2x slower); their price is memory: V and M of one chunk at a time
+CHUNK_BYTES = 32 << 20
 #: while the transformed filters U (alpha^2 x C x K) take at most this many bytes, a fused F(4x4, 3x3)
 #: convolution runs ``BLOCK_TILES`` tiles at a time through all three stages at once
 #: (``winograd_fused.conv_blocks``), U and the block staying in the core's cache; larger U
@@ -118,10 +120,14 @@ def _blocked(u):
     return u.nbytes <= BLOCKED_MAX_FILTER_BYTES
 
 
-def _chunk_step(n, m, tiles_h, tiles_w, channels, itemsize):
-    """Images per chunk, so that one chunk's transformed tiles take about CHUNK_BYTES."""
+def _chunks(n, m, tiles_h, tiles_w, channels, itemsize):
+    """``[(start, stop), ...]``: the n images in chunks whose transformed tiles take at most about
+    CHUNK_BYTES each, shared evenly (128 images as 43, 43, 42 rather than 56, 56, 16: a small last
+    chunk runs its GEMMs at a fraction of BLAS's speed)."""
     per_image = (m + 2) ** 2 * tiles_h * tiles_w * channels * itemsize
-    return max(1, min(n, CHUNK_BYTES // per_image))
+    count = -(-n // max(1, min(n, CHUNK_BYTES // per_image)))
+    bounds = [n * i // count for i in range(count + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=None, relu=False):
@@ -159,9 +165,7 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
         return (y, Transformed([], m, (tiles_h, tiles_w), x, (top, left), u, x.shape)) if keep_transform else y
     kept = []  # (start, stop, V) of every chunk, when keep_v
     keep_v = keep_transform and alpha * alpha * n * tiles * c * x.itemsize <= KEEP_TRANSFORMED_MAX_BYTES
-    step = _chunk_step(n, m, tiles_h, tiles_w, max(c, k), x.itemsize)
-    for start in range(0, n, step):
-        stop = min(n, start + step)
+    for start, stop in _chunks(n, m, tiles_h, tiles_w, max(c, k), x.itemsize):
         v = _input_chunk(x[start:stop], (top, left), m, (tiles_h, tiles_w), fused)
         if keep_v:
             kept.append((start, stop, v))
@@ -196,10 +200,8 @@ def _add_weight_grad_in_steps(v, dy, m, tiles_hw, du):
     images at a time; dy padded to whole tiles."""
     n, k = dy.shape[0], dy.shape[3]
     tiles = tiles_hw[0] * tiles_hw[1]  # per image
-    step = _chunk_step(n, m, *tiles_hw, max(v.shape[2], k), dy.itemsize)
     product = np.empty_like(du)
-    for start in range(0, n, step):
-        stop = min(n, start + step)
+    for start, stop in _chunks(n, m, *tiles_hw, max(v.shape[2], k), dy.itemsize):
         dm = output_grad_transform(dy[start:stop], m)
         du += stacked_matmul(v[:, start * tiles:stop * tiles].transpose(0, 2, 1), dm, out=product)
 
@@ -223,10 +225,9 @@ def weight_grad(transformed, dy):
     dy = np.ascontiguousarray(dy)
     du = np.zeros((alpha * alpha, c, k), dtype=dy.dtype)
     if x is not None:  # V made again from x, a chunk of images at a time
-        step = _chunk_step(n, m, tiles_h, tiles_w, max(c, k), dy.itemsize)
-        for start in range(0, n, step):
-            v = _input_chunk(x[start:start + step], top_left, m, (tiles_h, tiles_w), None)
-            _add_weight_grad_in_steps(v, dy[start:start + step], m, (tiles_h, tiles_w), du)
+        for start, stop in _chunks(n, m, tiles_h, tiles_w, max(c, k), dy.itemsize):
+            v = _input_chunk(x[start:stop], top_left, m, (tiles_h, tiles_w), None)
+            _add_weight_grad_in_steps(v, dy[start:stop], m, (tiles_h, tiles_w), du)
     for first, last, v in chunks:  # the forward's chunks of images (a kept V)
         _add_weight_grad_in_steps(v, dy[first:last], m, (tiles_h, tiles_w), du)
     return _filter_grad(du, m)
@@ -266,10 +267,11 @@ def backward(transformed, dy, w, pads=None, need_dx=True):
         fused("backward_blocks", x, top, left, dy, ut, tiles_h, tiles_w, BLOCK_TILES, parts, dx, need_dx,
               blas_inside=True)
         return (dx if need_dx else None), _filter_grad(parts.sum(axis=0), m)
-    step = _chunk_step(n, m, tiles_h, tiles_w, max(c, k), dy.itemsize)
     product = np.empty_like(du)
-    # a cache-sized chunk of images at a time: the forward's kept V, or V made again from x
-    for start, stop, kept in chunks or [(i, min(n, i + step), None) for i in range(0, n, step)]:
+    # a chunk of images at a time: the forward's kept V, or V made again from x
+    pieces = chunks or [(start, stop, None) for start, stop in _chunks(n, m, tiles_h, tiles_w, max(c, k),
+                                                                       dy.itemsize)]
+    for start, stop, kept in pieces:
         v = kept if kept is not None else _input_chunk(x[start:stop], top_left, m, (tiles_h, tiles_w), fused)
         dm = np.empty((v.shape[0], v.shape[1], k), dy.dtype)
         fused("output_grad_transform", dy[start:stop], tiles_h, tiles_w, dm)
