@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from faltung.ops import reference, winograd
+from faltung.ops.chunks import batch_chunks
 
 SHAPES = [  # (N, H, W, C, K): odd and even sizes, one channel, several channels
     (1, 5, 5, 1, 1),
@@ -217,7 +218,7 @@ def test_conv2d_ops_winograd_float32_stays_float32_and_close(winograd_forward, m
     (5, 5, [(0, 5)]), (5, 100, [(0, 5)]), (3, 0, [(0, 1), (1, 2), (2, 3)])])
 def test_chunks_share_the_images_evenly(n, per_chunk, expected, monkeypatch):
     per_image = 36 * 4 * 8 * 4  # alpha^2 * tiles * channels * float32 bytes
+    assert batch_chunks(n, per_image, per_chunk * per_image) == expected
     monkeypatch.setattr(winograd, "CHUNK_BYTES", per_chunk * per_image)
-    chunks = winograd._chunks(n, 4, 2, 2, 8, 4)
-    assert chunks == expected
-    assert max(stop - start for start, stop in chunks) <= max(per_chunk, 1)
+    assert winograd._chunks(n, 4, 2, 2, 8, 4) == expected
+    assert max(stop - start for start, stop in expected) <= max(per_chunk, 1)

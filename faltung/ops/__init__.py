@@ -3,6 +3,7 @@
   conv.py             conv2d_forward/backward, conv2d_transpose_forward/backward (im2col + GEMM)
   pool.py             max_pool2d_forward/backward, avg_pool2d_forward/backward
   im2col.py           output sizes, "same"/"valid" padding, im2col and col2im
+  chunks.py           a batch split into even chunks of bounded memory (im2col, Winograd)
   winograd.py         Winograd F(2x2, 3x3) / F(4x4, 3x3) for stride-1 3x3 convolutions
   winograd_algebra.py its stages as matrix products (B^T d B, G g G^T, A^T M A and the adjoint)
   epilogue.py         bias + activation after a conv, and its backward (dz = f'(z) dY, db)

@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import config
 from . import winograd
+from .chunks import batch_chunks
 from .epilogue import bias_grad, bias_relu
 from .im2col import crop, effective_size, im2col, offset_slice, output_hw, pad, resolve_padding
 
@@ -129,12 +130,11 @@ def conv_forward(x, w, pads, strides, dilation, workspace=None, for_backward=Tru
         _lend(workspace, key, cols)
         return bias_relu((cols @ w2).reshape(n, out_hw[0], out_hw[1], f), bias, relu), cols
     y = np.empty((n, out_hw[0], out_hw[1], f), dtype=np.result_type(x, w))
-    step = max(1, CHUNK_BYTES // per_image)
-    size = min(n, step) * per_image // x.itemsize
+    chunks = batch_chunks(n, per_image, CHUNK_BYTES)
+    size = max(stop - start for start, stop in chunks) * per_image // x.itemsize
     buffer = _scratch(workspace, key + "_chunk", size, x.dtype)  # free again when this call returns
     buffer = np.empty(size, dtype=x.dtype) if buffer is None else buffer
-    for start in range(0, n, step):
-        stop = min(n, start + step)
+    for start, stop in chunks:
         cols = im2col(pad(x[start:stop], pads), (kh, kw), out_hw, strides, dilation,
                       out=buffer[:(stop - start) * per_image // x.itemsize])
         np.matmul(cols, w2, out=y[start:stop].reshape(-1, f))
@@ -156,10 +156,8 @@ def conv_weight_grad(cols, dy, w_shape, pads, strides, dilation):
     x, (kh, kw, c, f) = cols, w_shape
     n, out_hw = x.shape[0], dy.shape[1:3]
     per_image = out_hw[0] * out_hw[1] * kh * kw * c * x.itemsize
-    step = max(1, min(n, CHUNK_BYTES // per_image))
     dw = None
-    for start in range(0, n, step):
-        stop = min(n, start + step)
+    for start, stop in batch_chunks(n, per_image, CHUNK_BYTES):
         chunk_cols = im2col(pad(x[start:stop], pads), (kh, kw), out_hw, strides, dilation)
         part = chunk_cols.T @ dy[start:stop].reshape(-1, f)
         dw = part if dw is None else np.add(dw, part, out=dw)

@@ -49,6 +49,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .chunks import batch_chunks
 from .epilogue import bias_relu
 from .winograd_algebra import (MATRICES, filter_transform, g_kron_g, input_transform,  # noqa: F401
                                matrices, output_grad_transform, output_transform, stacked_matmul)
@@ -122,13 +123,9 @@ def _blocked(u):
 
 
 def _chunks(n, m, tiles_h, tiles_w, channels, itemsize):
-    """``[(start, stop), ...]``: the n images in chunks whose transformed tiles take at most about
-    CHUNK_BYTES each, shared evenly (128 images as 43, 43, 42 rather than 56, 56, 16: a small last
-    chunk runs its GEMMs at a fraction of BLAS's speed)."""
-    per_image = (m + 2) ** 2 * tiles_h * tiles_w * channels * itemsize
-    count = -(-n // max(1, min(n, CHUNK_BYTES // per_image)))
-    bounds = [n * i // count for i in range(count + 1)]
-    return list(zip(bounds[:-1], bounds[1:]))
+    """``[(start, stop), ...]``: the n images in even chunks of at most about CHUNK_BYTES of
+    transformed tiles each."""
+    return batch_chunks(n, (m + 2) ** 2 * tiles_h * tiles_w * channels * itemsize, CHUNK_BYTES)
 
 
 def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=None, relu=False):
