@@ -4,6 +4,7 @@ Each fused kernel must equal the GEMM form in ``winograd_algebra.py`` (which spe
 and A dY A^T with the matrices of Lavin & Gray), and every path must equal the loop reference
 (``faltung.ops.reference``) in float64 to 1e-10: a fast path that changes the math is a bug.
 """
+import itertools
 import threading
 
 import numpy as np
@@ -152,8 +153,9 @@ def test_weight_grad_equals_reference(pad_name, m, path, chunk_bytes, keep_v, mo
         expected_y, xp = reference.conv_forward(x, w, pads, (1, 1), (1, 1))
         expected_y = np.maximum(expected_y + b, 0) if relu else expected_y + b
         np.testing.assert_allclose(y, expected_y, rtol=0, atol=1e-10 * np.abs(expected_y).max())
-    keeps_v = keep_v and not (path.startswith("blocks") and m == 4)  # the blocked kernels keep x
-    assert len(transformed.chunks) == (0 if not keeps_v else 3 if chunk_bytes == 1 else 1)
+    keeps_v = keep_v  # the blocked kernels keep every block's V as one chunk
+    blocked = path.startswith("blocks") and m == 4
+    assert len(transformed.chunks) == (0 if not keeps_v else 3 if chunk_bytes == 1 and not blocked else 1)
     assert (transformed.x is not None) == (not keeps_v)
     dy = rng.standard_normal(y.shape)
     for num_threads in (1, 2):  # the blocked dW sums one partial sum per thread
@@ -187,15 +189,20 @@ def test_blocked_kernels_equal_the_stages_one_at_a_time(block, dtype):
     x = rng.standard_normal((n, h, w, c)).astype(dtype)
     u = rng.standard_normal((36, c, k)).astype(dtype)
     bias = rng.standard_normal(k).astype(dtype)
-    y = np.empty((n, h, w, k), dtype)
-    jit.run(winograd_fused.conv_blocks, x, top, left, u, bias, True, th, tw, block, y,
+    y, kept_v = np.empty((n, h, w, k), dtype), np.full((36, n * th * tw, c), np.nan, dtype)
+    jit.run(winograd_fused.conv_blocks, x, top, left, u, bias, True, th, tw, block, y, kept_v,
             blas_inside=True, num_threads=2)
     v = np.empty((36, n * th * tw, c), dtype)
     jit.run(winograd_fused.input_transform, x, top, left, th, tw, v)
+    np.testing.assert_array_equal(kept_v, v)  # every block's V kept for the backward
     expected = np.empty_like(y)
     jit.run(winograd_fused.output_transform, np.matmul(v, u), th, tw, bias, True, expected)
     tol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(y, expected, rtol=0, atol=tol * np.abs(expected).max())
+    y_alone = np.empty_like(y)  # keeping nothing: the same output
+    jit.run(winograd_fused.conv_blocks, x, top, left, u, bias, True, th, tw, block, y_alone,
+            np.empty((36, 0, c), dtype), blas_inside=True, num_threads=2)
+    np.testing.assert_array_equal(y_alone, y)
 
     dy = rng.standard_normal(y.shape).astype(dtype)
     dm = np.empty((36, n * th * tw, k), dtype)
@@ -204,11 +211,12 @@ def test_blocked_kernels_equal_the_stages_one_at_a_time(block, dtype):
     ut = np.ascontiguousarray(u.transpose(0, 2, 1))
     expected_dx = np.zeros_like(x)
     jit.run(winograd_fused.input_grad_transform, np.matmul(dm, ut), top, left, th, tw, expected_dx)
-    for need_dx in (True, False):
+    no_v, no_x = np.empty((36, 0, c), dtype), np.empty((n, 0, 0, c), dtype)
+    for (source, v_kept), need_dx in itertools.product([(x, no_v), (no_x, kept_v)], (True, False)):
         du = np.full((3, 36, c, k), np.nan, dtype)  # three partial sums, overwritten
         dx = np.full_like(x, np.nan)                # overwritten where need_dx
-        jit.run(winograd_fused.backward_blocks, x, top, left, dy, ut, th, tw, block, du, dx, need_dx,
-                blas_inside=True, num_threads=2)
+        jit.run(winograd_fused.backward_blocks, source, top, left, dy, ut, th, tw, block, du, dx, need_dx,
+                v_kept, blas_inside=True, num_threads=2)
         np.testing.assert_allclose(du.sum(axis=0), expected_du, rtol=0, atol=tol * np.abs(expected_du).max())
         if need_dx:
             np.testing.assert_allclose(dx, expected_dx, rtol=0, atol=tol * np.abs(expected_dx).max())

@@ -68,8 +68,8 @@ CHUNK_BYTES = 32 << 20
 BLOCKED_MAX_FILTER_BYTES = 36 * 128 * 128 * 4
 BLOCK_TILES = 32
 #: the forward keeps its transformed input V for the backward (2.25x the input) while V takes at most
-#: this many bytes; above, it keeps x and the backward makes V again, a chunk at a time (less peak
-#: memory, one more input transform per step). The blocked kernels always keep x
+#: this many bytes; above, it keeps x and the backward makes V again, a chunk (or block) at a time
+#: (less peak memory, one more input transform per step; the blocked kernels: 1.03-1.07x slower)
 KEEP_TRANSFORMED_MAX_BYTES = 24 << 20
 #: dX from the forward's tiles, back through its stages (dV = dM U^T, dX = B dV B^T); False: dX as
 #: the full convolution of dY with rot180(W) (formula 3.11), also run as Winograd. Fused kernels only
@@ -94,8 +94,8 @@ def _check(x, w, pads, name):
 class Transformed(NamedTuple):
     """What the forward keeps for the backward: its transformed input V (2.25x the input's
     size for F(4x4), where im2col would keep 9x), one ``(start, stop, V)`` per chunk of images
-    ``start:stop``, V: (alpha^2, tiles of the chunk, C), or no chunks but the input ``x`` itself
-    (a large V, and the blocked kernels): the backward then transforms x again."""
+    ``start:stop``, V: (alpha^2, tiles of the chunk, C) (the blocked kernels: one chunk of all
+    images), or no chunks but the input ``x`` itself (a large V): the backward then transforms x again."""
     chunks: list
     m: int
     tiles_hw: tuple      # (tiles_h, tiles_w)
@@ -157,13 +157,17 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
     else:  # the fused output transform drops what hangs over the edge
         y = np.empty((n, h_out, w_out, k), dtype=x.dtype)
         fused_bias = np.zeros(k, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
+    keep_v = keep_transform and alpha * alpha * n * tiles * c * x.itemsize <= KEEP_TRANSFORMED_MAX_BYTES
     if fused is not None and _blocked(u):  # tile blocks through all stages, no padded copy
         x = np.ascontiguousarray(x)
-        fused("conv_blocks", x, top, left, u, fused_bias, relu, tiles_h, tiles_w, BLOCK_TILES, y,
+        v_all = np.empty((alpha * alpha, n * tiles if keep_v else 0, c), x.dtype)  # every block's V, or none
+        fused("conv_blocks", x, top, left, u, fused_bias, relu, tiles_h, tiles_w, BLOCK_TILES, y, v_all,
               blas_inside=True)
-        return (y, Transformed([], m, (tiles_h, tiles_w), x, (top, left), u, x.shape)) if keep_transform else y
+        if not keep_transform:
+            return y
+        kept = [(0, n, v_all)] if keep_v else []
+        return y, Transformed(kept, m, (tiles_h, tiles_w), None if keep_v else x, (top, left), u, x.shape)
     kept = []  # (start, stop, V) of every chunk, when keep_v
-    keep_v = keep_transform and alpha * alpha * n * tiles * c * x.itemsize <= KEEP_TRANSFORMED_MAX_BYTES
     chunks = _chunks(n, m, tiles_h, tiles_w, max(c, k), x.itemsize)
     most = max(stop - start for start, stop in chunks)
     v_space, m_space = (_space(most, alpha * alpha * tiles * channels, x.dtype) for channels in (c, k))
@@ -276,12 +280,15 @@ def backward(transformed, dy, w, pads=None, need_dx=True):
     u = transformed.u
     if u is None and need_dx:  # a Transformed made without U
         u = filter_transform(w, m)
-    if x is not None and _blocked(du):  # V, dM and dV block by block; dU as a sum per thread
+    whole = chunks[0][2] if len(chunks) == 1 and chunks[0][:2] == (0, n) else None  # V of all images
+    if _blocked(du) and (x is not None or whole is not None):  # block by block; dU as a sum per thread
         from . import jit
         ut = np.ascontiguousarray(u.transpose(0, 2, 1)) if need_dx else np.empty((1, 1, 1), dy.dtype)
         parts = np.empty((jit.thread_count(),) + du.shape, dy.dtype)
+        v_all = np.empty(((m + 2) ** 2, 0, c), dy.dtype) if whole is None else whole   # none: V from x
+        x = np.empty((n, 0, 0, c), dy.dtype) if x is None else x  # not read when V is kept
         fused("backward_blocks", x, top, left, dy, ut, tiles_h, tiles_w, BLOCK_TILES, parts, dx, need_dx,
-              blas_inside=True)
+              v_all, blas_inside=True)
         return (dx if need_dx else None), _filter_grad(parts.sum(axis=0), m)
     product = np.empty_like(du)
     # a chunk of images at a time: the forward's kept V, or V made again from x
