@@ -12,7 +12,7 @@ import pytest
 
 from faltung import config
 from faltung.ops import conv as conv_ops
-from faltung.ops import jit, reference, threads, winograd, winograd_fused
+from faltung.ops import jit, reference, threads, winograd, winograd_blocks, winograd_fused
 
 SHAPES = [(1, 6, 6, 1, 1), (2, 7, 5, 3, 4), (3, 14, 14, 17, 9), (2, 4, 9, 16, 32)]  # N, H, W, C, K
 
@@ -190,7 +190,7 @@ def test_blocked_kernels_equal_the_stages_one_at_a_time(block, dtype):
     u = rng.standard_normal((36, c, k)).astype(dtype)
     bias = rng.standard_normal(k).astype(dtype)
     y, kept_v = np.empty((n, h, w, k), dtype), np.full((36, n * th * tw, c), np.nan, dtype)
-    jit.run(winograd_fused.conv_blocks, x, top, left, u, bias, True, th, tw, block, y, kept_v,
+    jit.run(winograd_blocks.conv_blocks, x, top, left, u, bias, True, th, tw, block, y, kept_v,
             blas_inside=True, num_threads=2)
     v = np.empty((36, n * th * tw, c), dtype)
     jit.run(winograd_fused.input_transform, x, top, left, th, tw, v)
@@ -200,7 +200,7 @@ def test_blocked_kernels_equal_the_stages_one_at_a_time(block, dtype):
     tol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(y, expected, rtol=0, atol=tol * np.abs(expected).max())
     y_alone = np.empty_like(y)  # keeping nothing: the same output
-    jit.run(winograd_fused.conv_blocks, x, top, left, u, bias, True, th, tw, block, y_alone,
+    jit.run(winograd_blocks.conv_blocks, x, top, left, u, bias, True, th, tw, block, y_alone,
             np.empty((36, 0, c), dtype), blas_inside=True, num_threads=2)
     np.testing.assert_array_equal(y_alone, y)
 
@@ -215,7 +215,7 @@ def test_blocked_kernels_equal_the_stages_one_at_a_time(block, dtype):
     for (source, v_kept), need_dx in itertools.product([(x, no_v), (no_x, kept_v)], (True, False)):
         du = np.full((3, 36, c, k), np.nan, dtype)  # three partial sums, overwritten
         dx = np.full_like(x, np.nan)                # overwritten where need_dx
-        jit.run(winograd_fused.backward_blocks, source, top, left, dy, ut, th, tw, block, du, dx, need_dx,
+        jit.run(winograd_blocks.backward_blocks, source, top, left, dy, ut, th, tw, block, du, dx, need_dx,
                 v_kept, blas_inside=True, num_threads=2)
         np.testing.assert_allclose(du.sum(axis=0), expected_du, rtol=0, atol=tol * np.abs(expected_du).max())
         if need_dx:

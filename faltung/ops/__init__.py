@@ -9,8 +9,8 @@
   epilogue.py         bias + activation after a conv, and its backward (dz = f'(z) dY, db)
   reference.py        the plain loop versions of every kernel (``faltung.config.set_implementation("reference")``)
 One-pass Numba kernels behind the fast paths (each tested against the NumPy form above it):
-  winograd_fused.py   the Winograd tile transforms and their adjoints, and whole convolutions and
-                      their backward a block of tiles at a time
+  winograd_fused.py   the Winograd tile transforms and their adjoints
+  winograd_blocks.py  whole Winograd convolutions and their backward, a block of tiles at a time
   im2col_fused.py     col2im, a window row at a time
   pool_fused.py       max pooling that records the winning offset, and its gradient routing
   epilogue_fused.py   bias + ReLU, and the activation's backward with the bias gradient, each in one pass

@@ -32,7 +32,7 @@ which shows the algebra; with ``FUSED`` (the default) F(4x4, 3x3) runs them inst
 add the bias, apply ReLU and crop in passing. The alpha^2 GEMMs run in BLAS either way. Images
 are processed in chunks of at most CHUNK_BYTES of transformed tiles (bounded memory); layers
 with up to 128 x 128 channels go further and run all three stages a block of BLOCK_TILES tiles at a
-time on each thread (``winograd_fused.conv_blocks`` / ``backward_blocks``), so a block's V and M
+time on each thread (``winograd_blocks.conv_blocks`` / ``backward_blocks``), so a block's V and M
 never leave the core's own cache.
 ``faltung.ops.conv`` uses all of it for stride-1 3x3 convolutions with enough channels.
 
@@ -61,7 +61,7 @@ from .winograd_algebra import (MATRICES, filter_transform, g_kron_g, input_trans
 CHUNK_BYTES = 32 << 20
 #: while the transformed filters U (alpha^2 x C x K) take at most this many bytes, a fused F(4x4, 3x3)
 #: convolution runs ``BLOCK_TILES`` tiles at a time through all three stages at once
-#: (``winograd_fused.conv_blocks``), U (up to 2.25 MiB) and the block staying near the core; larger U
+#: (``winograd_blocks.conv_blocks``), U (up to 2.25 MiB) and the block staying near the core; larger U
 #: (more than 128 x 128 channels) is read again from L3 for every block, so those go in chunks.
 #: Measured (A/B, one process): 128 x 128 blocked made the MNIST CNN's inference 1.31x and training
 #: 1.16x faster, the Fashion CNN's 1.10-1.18x; 128 x 256 blocked was 0.95-0.97x
@@ -106,15 +106,16 @@ class Transformed(NamedTuple):
 
 
 def _fused(m, dtype):
-    """``run(kernel_name, *args)`` for the one-pass kernels of ``winograd_fused`` if F(m x m, 3 x 3)
-    runs on them for this dtype, else None."""
+    """``run(kernel_name, *args)`` for the one-pass kernels of ``winograd_fused`` (the ``*_blocks``
+    kernels: ``winograd_blocks``) if F(m x m, 3 x 3) runs on them for this dtype, else None."""
     from . import jit
     if not FUSED or not jit.AVAILABLE or m != 4 or dtype not in (np.float32, np.float64):
         return None
-    from . import winograd_fused
+    from . import winograd_blocks, winograd_fused
 
     def run(name, *args, blas_inside=False):
-        jit.run(getattr(winograd_fused, name), *args, blas_inside=blas_inside)
+        module = winograd_blocks if name.endswith("_blocks") else winograd_fused
+        jit.run(getattr(module, name), *args, blas_inside=blas_inside)
     return run
 
 
