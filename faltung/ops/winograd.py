@@ -170,12 +170,13 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
         return y, Transformed(kept, m, (tiles_h, tiles_w), None if keep_v else x, (top, left), u, x.shape)
     kept = []  # (start, stop, V) of every chunk, when keep_v
     chunks = _chunks(n, m, tiles_h, tiles_w, max(c, k), x.itemsize)
-    most = max(stop - start for start, stop in chunks)
-    v_space, m_space = (_space(most, alpha * alpha * tiles * channels, x.dtype) for channels in (c, k))
+    most = max(stop - start for start, stop in chunks)  # one V and one M buffer, reused chunk by chunk
+    v_space = None if keep_v else _space(most, alpha * alpha * tiles * c, x.dtype)  # a kept V: its own
+    m_space = _space(most, alpha * alpha * tiles * k, x.dtype)
     for start, stop in chunks:
         shape = (alpha * alpha, (stop - start) * tiles)
         v = _input_chunk(x[start:stop], (top, left), m, (tiles_h, tiles_w), fused,
-                         out=None if keep_v else _view(v_space, shape + (c,)))
+                         out=_view(v_space, shape + (c,)))
         if keep_v:
             kept.append((start, stop, v))
         mprod = stacked_matmul(v, u, out=_view(m_space, shape + (k,)))  # alpha^2 GEMMs (P, C) @ (C, K)
@@ -199,8 +200,8 @@ def _space(images, per_image, dtype):
 
 
 def _view(space, shape):
-    """The front of the flat buffer ``space`` as a C-contiguous array of ``shape``."""
-    return space[:int(np.prod(shape))].reshape(shape)
+    """The front of the flat buffer ``space`` as a C-contiguous array of ``shape`` (None: no buffer)."""
+    return None if space is None else space[:int(np.prod(shape))].reshape(shape)
 
 
 def _input_chunk(x, top_left, m, tiles_hw, fused, out=None):
@@ -296,8 +297,8 @@ def backward(transformed, dy, w, pads=None, need_dx=True):
     pieces = chunks or [(start, stop, None) for start, stop in _chunks(n, m, tiles_h, tiles_w, max(c, k),
                                                                        dy.itemsize)]
     tiles, alpha2 = tiles_h * tiles_w, (m + 2) ** 2
-    most = max(stop - start for start, stop, _ in pieces)  # V (or dV) and dM of one chunk at a time:
-    v_space, dm_space = (_space(most, alpha2 * tiles * channels, dy.dtype) for channels in (c, k))
+    most = max(stop - start for start, stop, _ in pieces)  # one V/dV and one dM buffer, reused
+    v_space, dm_space = _space(most, alpha2 * tiles * c, dy.dtype), _space(most, alpha2 * tiles * k, dy.dtype)
     for start, stop, kept in pieces:
         shape = (alpha2, (stop - start) * tiles)
         v = kept if kept is not None else _input_chunk(x[start:stop], top_left, m, (tiles_h, tiles_w), fused,
