@@ -153,10 +153,9 @@ def test_weight_grad_equals_reference(pad_name, m, path, chunk_bytes, keep_v, mo
         expected_y, xp = reference.conv_forward(x, w, pads, (1, 1), (1, 1))
         expected_y = np.maximum(expected_y + b, 0) if relu else expected_y + b
         np.testing.assert_allclose(y, expected_y, rtol=0, atol=1e-10 * np.abs(expected_y).max())
-    keeps_v = keep_v  # the blocked kernels keep every block's V as one chunk
-    blocked = path.startswith("blocks") and m == 4
-    assert len(transformed.chunks) == (0 if not keeps_v else 3 if chunk_bytes == 1 and not blocked else 1)
-    assert (transformed.x is not None) == (not keeps_v)
+    blocked = path.startswith("blocks") and m == 4  # the blocked kernels keep all V as one chunk
+    assert len(transformed.chunks) == (0 if not keep_v else 3 if chunk_bytes == 1 and not blocked else 1)
+    assert (transformed.x is not None) == (not keep_v)
     dy = rng.standard_normal(y.shape)
     for num_threads in (1, 2):  # the blocked dW sums one partial sum per thread
         monkeypatch.setattr(jit, "THREADS", num_threads)
