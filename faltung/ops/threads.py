@@ -96,18 +96,18 @@ def numpy_openblas_path():
 
 def shorten_blas_wait():
     """Let NumPy's OpenBLAS threads spin 2^n cycles after a product (n = ``config.blas_thread_timeout()``)
-    instead of its default 2^28, once per process; returns n if it is in effect, else None.
+    instead of its default 2^28, once per process; returns the n in effect, else None.
 
     Restarts OpenBLAS's threads: do not call it while another thread is inside a BLAS call."""
     global _WAIT_SET
     from .. import config
     exponent = config.blas_thread_timeout()
     if _WAIT_SET is not None or exponent is None or "OPENBLAS_THREAD_TIMEOUT" in os.environ:
-        return exponent if _WAIT_SET else None
+        return _WAIT_SET or None  # the wait set once (a later change of the setting does not restart)
     with _WAIT_LOCK:  # two models starting at once: one of them restarts the threads
         if _WAIT_SET is None:
-            _WAIT_SET = _restart_openblas_threads(exponent)
-    return exponent if _WAIT_SET else None
+            _WAIT_SET = exponent if _restart_openblas_threads(exponent) else False
+    return _WAIT_SET or None
 
 
 def _restart_openblas_threads(exponent):

@@ -171,8 +171,8 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
     kept = []  # (start, stop, V) of every chunk, when keep_v
     chunks = _chunks(n, m, tiles_h, tiles_w, max(c, k), x.itemsize)
     most = max(stop - start for start, stop in chunks)  # one V and one M buffer, reused chunk by chunk
-    v_space = None if keep_v else _space(most, alpha * alpha * tiles * c, x.dtype)  # a kept V: its own
-    m_space = _space(most, alpha * alpha * tiles * k, x.dtype)
+    v_space = None if keep_v else np.empty(most * alpha * alpha * tiles * c, x.dtype)  # a kept V: its own
+    m_space = np.empty(most * alpha * alpha * tiles * k, x.dtype)
     for start, stop in chunks:
         shape = (alpha * alpha, (stop - start) * tiles)
         v = _input_chunk(x[start:stop], (top, left), m, (tiles_h, tiles_w), fused,
@@ -193,14 +193,9 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
     return y
 
 
-def _space(images, per_image, dtype):
-    """One flat buffer for ``images`` (the largest chunk) of ``per_image`` numbers each: every chunk's
-    V or M goes into it in turn (one allocation per call, not one per chunk)."""
-    return np.empty(images * per_image, dtype)
-
-
 def _view(space, shape):
-    """The front of the flat buffer ``space`` as a C-contiguous array of ``shape`` (None: no buffer)."""
+    """The front of the flat buffer ``space`` (one per call, every chunk's V or M in turn) as a
+    C-contiguous array of ``shape`` (None: no buffer)."""
     return None if space is None else space[:int(np.prod(shape))].reshape(shape)
 
 
@@ -298,7 +293,8 @@ def backward(transformed, dy, w, pads=None, need_dx=True):
                                                                        dy.itemsize)]
     tiles, alpha2 = tiles_h * tiles_w, (m + 2) ** 2
     most = max(stop - start for start, stop, _ in pieces)  # one V/dV and one dM buffer, reused
-    v_space, dm_space = _space(most, alpha2 * tiles * c, dy.dtype), _space(most, alpha2 * tiles * k, dy.dtype)
+    v_space = np.empty(most * alpha2 * tiles * c, dy.dtype)
+    dm_space = np.empty(most * alpha2 * tiles * k, dy.dtype)
     for start, stop, kept in pieces:
         shape = (alpha2, (stop - start) * tiles)
         v = kept if kept is not None else _input_chunk(x[start:stop], top_left, m, (tiles_h, tiles_w), fused,
