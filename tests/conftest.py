@@ -1,4 +1,4 @@
-"""Shared fixtures: where the official-format datasets live, and a clean layer-name state per test."""
+"""Shared fixtures: where the official-format datasets live, a clean layer-name state per test, the\nNumba kernels on their threads."""
 import os
 from pathlib import Path
 
@@ -13,6 +13,15 @@ FASHION_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 def _fresh_names():
     from faltung.backend import clear_session
     clear_session()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _parallel_kernels(monkeypatch):
+    """The Numba kernels on their threads however small the test's arrays: their serial twins
+    (``jit.SERIAL_MAX_BYTES``) are checked against them in test_ops_jit.py."""
+    from faltung.ops import jit
+    monkeypatch.setattr(jit, "SERIAL_MAX_BYTES", 0)
     yield
 
 

@@ -118,7 +118,6 @@ def _counting(function, calls):
     def counted(*args):
         calls.append(args)
         return function(*args)
-    counted.py_func = function
     return counted
 
 

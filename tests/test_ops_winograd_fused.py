@@ -284,19 +284,21 @@ def test_fused_kernels_use_the_blas_thread_setting(monkeypatch):
     monkeypatch.setattr(jit.numba, "set_num_threads", recording)
     x = np.random.default_rng(0).standard_normal((2, 8, 8, 16)).astype(np.float32)
     w = np.random.default_rng(1).standard_normal((3, 3, 16, 16)).astype(np.float32)
-    with threads.num_threads(1):
+    serial = []
+    monkeypatch.setattr(jit, "serial_twin", lambda kernel: serial.append(kernel) or kernel)
+    with threads.num_threads(1):  # one thread: the serial twins, no worker threads
         one = winograd.conv2d_3x3(x, w, (1, 1, 1, 1), m=4)
-    assert seen and set(seen) == {1}
-    seen.clear()
+    assert serial and not seen
+    serial.clear()
     with threads.num_threads(2):
         two = winograd.conv2d_3x3(x, w, (1, 1, 1, 1), m=4)
-    assert set(seen) == {2}
+    assert set(seen) == {2} and not serial
     np.testing.assert_allclose(one, two, rtol=1e-5, atol=1e-5)
     seen.clear()
     monkeypatch.setattr(jit, "THREADS", 1)  # the override wins over the BLAS's count
     with threads.num_threads(2):
         winograd.conv2d_3x3(x, w, (1, 1, 1, 1), m=4)
-    assert set(seen) == {1}
+    assert serial and not seen
 
 
 def test_same_input_gives_bitwise_the_same_output():

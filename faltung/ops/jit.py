@@ -13,12 +13,21 @@ A kernel that calls BLAS itself (``blas.gemm`` inside a ``prange``: Winograd's b
 runs with ``blas_inside=True``: the BLAS is then held to one thread while the kernel runs, so that
 the kernel's threads share the cores among them instead of each starting BLAS threads of its own.
 
+Starting a parallel kernel wakes Numba's sleeping worker threads (workqueue: they sleep between
+kernels), which on this project's virtual machines costs ~0.1 ms per kernel even with one thread,
+more than a pass over a few hundred KB takes. So a kernel whose arrays are small
+(``SERIAL_MAX_BYTES``), or that is to run on one thread, runs instead as its serial twin on the
+calling thread: the same Python function compiled without ``parallel`` (its ``prange`` a plain
+``range``, so the same loop order and partial sums: the same bits). LeNet-5's training step at batch
+32 spent a quarter of its time waking threads for three small kernels.
+
 If Numba cannot be imported (no wheel for this Python yet, a broken LLVM), ``AVAILABLE`` is False
 and the ops run their NumPy forms instead: slower, same numbers.
 """
 import contextlib
 import os
 import threading
+import types
 
 from threadpoolctl import ThreadpoolController
 
@@ -35,6 +44,12 @@ _LOCK = threading.Lock()
 _BLAS = None
 #: threads for every kernel (None: as many as the BLAS)
 THREADS = None
+#: a kernel whose array arguments take fewer bytes than this in all runs serially on the caller's
+#: thread (``serial_twin``): waking the workers would cost more than they save. Measured (A/B, one
+#: process): LeNet-5 training 1.12-1.14x (batch 32) and 1.07x (128), the CIFAR CNN at batch 32
+#: 1.04-1.10x, others within noise; 4 and 8 MiB did as well or a little less
+SERIAL_MAX_BYTES = 16 << 20
+_SERIAL = {}
 
 
 def _one_blas_thread():
@@ -50,11 +65,34 @@ def _one_blas_thread():
 
 def run(kernel, *args, num_threads=None, blas_inside=False):
     """``kernel(*args)`` on ``num_threads`` threads (default: the BLAS's count), one caller at a time;
-    ``blas_inside``: the kernel calls BLAS from its threads, each to run on one thread."""
+    ``blas_inside``: the kernel calls BLAS from its threads, each to run on one thread. On one thread,
+    or on arrays of fewer than ``SERIAL_MAX_BYTES`` (unless ``blas_inside``: those kernels are bound
+    by arithmetic, not by their bytes), its serial twin runs instead."""
     count = thread_count(num_threads)
+    serial = count == 1 or (not blas_inside and sum(getattr(a, "nbytes", 0) for a in args) < SERIAL_MAX_BYTES)
     with _LOCK, (_one_blas_thread() if blas_inside else contextlib.nullcontext()):
-        numba.set_num_threads(count)
-        kernel(*args)
+        if serial:
+            serial_twin(kernel)(*args)
+        else:
+            numba.set_num_threads(count)
+            kernel(*args)
+
+
+def serial_twin(kernel):
+    """The parallel Numba ``kernel`` compiled once more without ``parallel`` (cached on disk under its
+    own name, ``<name>_serial``): the same loops, run on the calling thread. Anything else that is
+    not a Numba kernel (a test's wrapper) is returned as it is."""
+    twin = _SERIAL.get(kernel)
+    if twin is None and not isinstance(kernel, numba.core.dispatcher.Dispatcher):
+        return kernel
+    if twin is None:
+        f = kernel.py_func
+        copy = types.FunctionType(f.__code__, f.__globals__, f.__name__ + "_serial", f.__defaults__,
+                                  f.__closure__)
+        copy.__qualname__, copy.__module__ = f.__qualname__ + "_serial", f.__module__
+        copy.__doc__ = f.__doc__
+        twin = _SERIAL[kernel] = numba.njit(cache=True)(copy)
+    return twin
 
 
 def thread_count(num_threads=None):
