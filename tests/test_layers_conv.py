@@ -30,6 +30,7 @@ CONV2D_CASES = [
     (dict(filters=3, kernel_size=3, strides=(1, 2), padding="SAME", activation="elu"), (1, 5, 6, 3)),
     (dict(filters=2, kernel_size=1, activation="softplus"), (2, 3, 4, 3)),
     (dict(filters=3, kernel_size=3, padding="same", activation="relu", use_bias=False), (2, 5, 4, 2)),
+    (dict(filters=16, kernel_size=3, padding="valid", activation="relu"), (1, 6, 7, 16)),  # Winograd
 ]
 
 
@@ -65,6 +66,30 @@ def test_backward_is_backward_linear_of_the_activation_gradient():
     grads = [g.copy() for g in layer.gradients]
     dx_linear = layer.backward_linear(dy * (1 - y * y))  # tanh' = 1 - tanh²
     assert np.allclose(dx, dx_linear) and all(np.allclose(a, b) for a, b in zip(grads, layer.gradients))
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_relu_backward_inside_the_winograd_kernels_equals_the_separate_passes(padding, monkeypatch):
+    """A stride-1 3x3 Conv2D with ReLU and 16+ channels runs Winograd: its backward hands dY and y to
+    the kernels, which take dY through the ReLU as they read it (no dZ array, db on the way): the
+    numbers of dZ = dY [y > 0] made first."""
+    from faltung.ops import winograd
+    seen = []
+    original = winograd.backward
+    monkeypatch.setattr(winograd, "backward",
+                        lambda *args, **kwargs: seen.append("relu_output" in kwargs) or original(*args, **kwargs))
+    x = _x((2, 9, 7, 16))
+    layer = _with_random_bias(Conv2D(24, 3, padding=padding, activation="relu", dtype="float64"), x)
+    y = layer.forward(x, training=True)
+    assert 0.2 < (y > 0).mean() < 0.8
+    dy = _x(y.shape, 3)
+    dx = layer.backward(dy)
+    grads = [g.copy() for g in layer.gradients]
+    assert seen == [True]
+    dx_separate = layer.backward_linear(dy * (y > 0))
+    assert seen == [True, False]
+    for got, want in zip([dx] + grads, [dx_separate] + layer.gradients):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
 
 
 # ---- Keras shapes, weights, names ---------------------------------------------------------------

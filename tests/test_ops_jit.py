@@ -101,8 +101,8 @@ def test_serial_twins_give_bitwise_the_numbers_of_the_threaded_kernels(blocked, 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_serial_twins_of_the_blocked_kernels_give_the_same_bits(dtype):
-    """The blocked Winograd kernels keep a fixed split into parts (one dU partial sum each), so one
-    thread and two give the same numbers."""
+    """The blocked Winograd kernels keep a fixed split into parts (one dU and db partial sum each), so
+    one thread and two give the same numbers (the backward here through a ReLU)."""
     rng = np.random.default_rng(5)
     n, h, w, c, k, th, tw = 3, 8, 7, 5, 6, 2, 2
     x = rng.standard_normal((n, h, w, c)).astype(dtype)
@@ -114,9 +114,10 @@ def test_serial_twins_of_the_blocked_kernels_give_the_same_bits(dtype):
         jit.run(winograd_blocks.conv_blocks, x, 1, 1, u, bias, True, th, tw, 7, y, v, num_threads=threads,
                 blas_inside=True)
         dy = np.ascontiguousarray(y[::-1])
-        du, dx = np.empty((2, 36, c, k), dtype), np.empty_like(x)
+        du, dx, db = np.empty((2, 36, c, k), dtype), np.empty_like(x), np.empty((2, k), dtype)
         jit.run(winograd_blocks.backward_blocks, x, 1, 1, dy, np.ascontiguousarray(u.transpose(0, 2, 1)),
-                th, tw, 7, du, dx, True, np.empty((36, 0, c), dtype), num_threads=threads, blas_inside=True)
-        outputs.append((y, v, du, dx))
+                th, tw, 7, du, dx, True, np.empty((36, 0, c), dtype), np.maximum(dy, 0), db,
+                num_threads=threads, blas_inside=True)
+        outputs.append((y, v, du, dx, db))
     for a, b in zip(*outputs):
         np.testing.assert_array_equal(a, b)

@@ -17,6 +17,11 @@ from faltung.ops import jit, reference, threads, winograd, winograd_blocks, wino
 SHAPES = [(1, 6, 6, 1, 1), (2, 7, 5, 3, 4), (3, 14, 14, 17, 9), (2, 4, 9, 16, 32)]  # N, H, W, C, K
 
 
+def _no_relu(dy, parts=2):
+    """The (y, db partial sums) arguments of the backward kernels for a dY without ReLU: y of length 0."""
+    return np.empty((0, 1, 1, dy.shape[3]), dy.dtype), np.empty((parts, dy.shape[3]), dy.dtype)
+
+
 def _tiles(h, w):
     return -(-h // 4), -(-w // 4)
 
@@ -57,12 +62,12 @@ def test_fused_transforms_equal_the_gemm_form(shape, dtype):
 
     dy = rng.standard_normal((n, 4 * th, 4 * tw, k)).astype(dtype)
     dm = np.empty((36, n * th * tw, k), dtype)
-    jit.run(winograd_fused.output_grad_transform, dy, th, tw, dm, num_threads=2)
+    jit.run(winograd_fused.output_grad_transform, dy, th, tw, dm, *_no_relu(dy), num_threads=2)
     expected = winograd.output_grad_transform(dy, 4)
     np.testing.assert_allclose(dm, expected, rtol=0, atol=tol * np.abs(expected).max())
     # a dY cropped like y: the missing outputs count as zero gradient
     cropped = np.ascontiguousarray(dy[:, :h_out, :w_out])
-    jit.run(winograd_fused.output_grad_transform, cropped, th, tw, dm, num_threads=2)
+    jit.run(winograd_fused.output_grad_transform, cropped, th, tw, dm, *_no_relu(dy), num_threads=2)
     zero_padded = np.zeros_like(dy)
     zero_padded[:, :h_out, :w_out] = cropped
     expected = winograd.output_grad_transform(zero_padded, 4)
@@ -118,7 +123,7 @@ def _fused_output(m, n, th, tw):
 def _fused_grad(dy):
     n, hh, ww, k = dy.shape
     dm = np.empty((36, n * (hh // 4) * (ww // 4), k))
-    jit.run(winograd_fused.output_grad_transform, dy, hh // 4, ww // 4, dm, num_threads=1)
+    jit.run(winograd_fused.output_grad_transform, dy, hh // 4, ww // 4, dm, *_no_relu(dy), num_threads=1)
     return dm
 
 
@@ -175,6 +180,22 @@ def test_weight_grad_equals_reference(pad_name, m, path, chunk_bytes, keep_v, mo
             none, dw = winograd.backward(transformed, dy, w, PADS[pad_name], need_dx=False)
             assert none is None
             np.testing.assert_allclose(dw, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+    # through the ReLU (y: the output of the relu=True forward): dZ = dY [y > 0] (3.9) and db = sum dZ
+    # made as the kernels read dY's tiles
+    dz = dy * (y > 0)
+    expected_dx = reference.conv_data_grad(dz, w, x.shape, pads, (1, 1), (1, 1))
+    expected = reference.conv_weight_grad(xp, dz, w.shape, pads, (1, 1), (1, 1))
+    expected_db = dz.sum(axis=(0, 1, 2))
+    for adjoint, num_threads, need_dx in itertools.product((True, False), (1, 2), (True, False)):
+        monkeypatch.setattr(winograd, "ADJOINT_DATA_GRAD", adjoint)
+        monkeypatch.setattr(jit, "THREADS", num_threads)
+        dx, dw, db = winograd.backward(transformed, dy, w, PADS[pad_name], need_dx, relu_output=y)
+        if need_dx:
+            np.testing.assert_allclose(dx, expected_dx, rtol=0, atol=1e-10 * np.abs(expected_dx).max())
+        else:
+            assert dx is None
+        np.testing.assert_allclose(dw, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+        np.testing.assert_allclose(db, expected_db, rtol=0, atol=1e-10 * np.abs(expected_db).max())
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -205,7 +226,7 @@ def test_blocked_kernels_equal_the_stages_one_at_a_time(block, dtype):
 
     dy = rng.standard_normal(y.shape).astype(dtype)
     dm = np.empty((36, n * th * tw, k), dtype)
-    jit.run(winograd_fused.output_grad_transform, dy, th, tw, dm)
+    jit.run(winograd_fused.output_grad_transform, dy, th, tw, dm, *_no_relu(dy))
     expected_du = np.matmul(v.transpose(0, 2, 1), dm)
     ut = np.ascontiguousarray(u.transpose(0, 2, 1))
     expected_dx = np.zeros_like(x)
@@ -215,7 +236,7 @@ def test_blocked_kernels_equal_the_stages_one_at_a_time(block, dtype):
         du = np.full((3, 36, c, k), np.nan, dtype)  # three partial sums, overwritten
         dx = np.full_like(x, np.nan)                # overwritten where need_dx
         jit.run(winograd_blocks.backward_blocks, source, top, left, dy, ut, th, tw, block, du, dx, need_dx,
-                v_kept, blas_inside=True, num_threads=2)
+                v_kept, *_no_relu(dy, parts=3), blas_inside=True, num_threads=2)
         np.testing.assert_allclose(du.sum(axis=0), expected_du, rtol=0, atol=tol * np.abs(expected_du).max())
         if need_dx:
             np.testing.assert_allclose(dx, expected_dx, rtol=0, atol=tol * np.abs(expected_dx).max())

@@ -101,24 +101,31 @@ class _Conv(Layer):
         """``dz = f'(z) · dy`` (3.9), then the linear backward. Where f' needs only the output y
         (ReLU, tanh, sigmoid, ...), dz and the bias gradient come from ``epilogue.activation_backward``
         (one pass for the common ones)."""
-        _, z, y = self.cache
+        op_cache, z, y = self.cache
+        if isinstance(self.activation, activations.ReLU) and self._fuses_relu_backward(op_cache):
+            return self.backward_linear(dy, relu_output=y)  # dz = dY [y > 0] and db inside the op's kernels
         if self.activation.needs_only_output and not isinstance(self.activation, activations.Linear):
             dz, db = activation_backward(dy, y, self.activation, bias=self.use_bias)
             return self.backward_linear(dz, db)
         return self.backward_linear(self.activation.backward(dy, z, y))
 
-    def backward_linear(self, dz, db=None):
+    def backward_linear(self, dz, db=None, relu_output=None):
         """Gradients from ``dz = dL/dz`` (pre-activation): sets ``self.gradients``, returns ``dx``.
+        With ``relu_output`` (y = max(0, z)), ``dz`` is dL/dy and the op takes it through the ReLU first.
 
         ``dx`` is None when no one can use it: the layer is applied once in a model, directly to
         the model's input (a model does not backpropagate into its inputs), as the first
         Conv2D of every CNN. That skips a whole full_conv / col2im per training step.
         """
-        dx, dw, op_db = self._linear_backward(dz, self.cache[0], self._input_gradient_needed(), db is None)
+        extra = {} if relu_output is None else {"relu_output": relu_output}
+        dx, dw, op_db = self._linear_backward(dz, self.cache[0], self._input_gradient_needed(), db is None, **extra)
         db = op_db if db is None else db
         grads = [dw, db] if self.use_bias else [dw]
         self.gradients = grads if self.trainable else []
         return dx
+
+    def _fuses_relu_backward(self, op_cache):
+        return False
 
     def _input_gradient_needed(self):
         nodes = self._inbound_nodes
@@ -171,8 +178,11 @@ class Conv2D(_Conv):
         return conv_ops.conv2d_forward(x, self.kernel, self.bias, self.strides, self.padding,
                                        self.dilation_rate, self._workspace, for_backward=training, relu=relu)
 
-    def _linear_backward(self, dz, op_cache, need_dx=True, need_db=True):
-        return conv_ops.conv2d_backward(dz, op_cache, need_dx, need_db)
+    def _linear_backward(self, dz, op_cache, need_dx=True, need_db=True, relu_output=None):
+        return conv_ops.conv2d_backward(dz, op_cache, need_dx, need_db, relu_output)
+
+    def _fuses_relu_backward(self, op_cache):
+        return conv_ops.fuses_relu_backward(op_cache)
 
 
 class Conv2DTranspose(_Conv):

@@ -273,13 +273,26 @@ def conv2d_forward(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=
     return y, cache
 
 
-def conv2d_backward(dy, cache, need_dx=True, need_db=True):
+def fuses_relu_backward(cache):
+    """Whether ``conv2d_backward`` with ``relu_output`` does the ReLU's backward inside its kernels
+    (the forward ran Winograd): then a layer need not make dZ = dY [y > 0] itself."""
+    return isinstance(cache[1], winograd.Transformed)
+
+
+def conv2d_backward(dy, cache, need_dx=True, need_db=True, relu_output=None):
     """``dW = xcorr(X, dY)`` (3.10), ``dX = full_conv(dY, rot180(W))`` (3.11), ``db = Σ dY``.
 
     ``need_dx=False`` skips dX (returned as None), e.g. for a first layer; ``need_db=False``
-    skips db (None: the caller has it from the epilogue's backward).
+    skips db (None: the caller has it from the epilogue's backward). ``relu_output``: the output
+    y = max(0, z) of a forward with ``relu=True``; dy is then dL/dy and goes through the ReLU's
+    backward dZ = dY [y > 0] (3.9) first: inside the Winograd kernels where ``fuses_relu_backward``.
     """
     kernels, saved, w, x_shape, pads, strides, dilation, has_bias, workspace = cache
+    if isinstance(saved, winograd.Transformed) and relu_output is not None:  # ReLU and db on the way
+        dx, dw, db = winograd.backward(saved, dy, w, pads[0] + pads[1], need_dx, relu_output=relu_output)
+        return dx, dw, (db if has_bias and need_db else None)
+    if relu_output is not None:
+        dy = np.where(relu_output > 0, dy, dy.dtype.type(0))
     if isinstance(saved, winograd.Transformed):  # both from one pass back through the Winograd stages
         dx, dw = winograd.backward(saved, dy, w, pads[0] + pads[1], need_dx)
     else:

@@ -39,7 +39,8 @@ never leave the core's own cache.
 Functions (shapes NHWC; ``pads = (top, bottom, left, right)``, each in 0..2):
   ``conv2d_3x3(x, w, pads, m=2, keep_transform=False, bias=None, relu=False)``
                                                 y = x (*) w, x: (N, H, W, C), w: (3, 3, C, K)
-  ``backward(transformed, dy, w, pads, need_dx=True)``  (dx, dW) from the kept transform, dy: (N, Ho, Wo, K)
+  ``backward(transformed, dy, w, pads, need_dx=True, relu_output=None)``  (dx, dW) from the kept transform,
+                                                dy: (N, Ho, Wo, K); (dx, dW, db) through a ReLU
   ``weight_grad(transformed, dy)``              dW alone
   ``conv2d_3x3_backward_input(dy, w, pads, m)``  dx as the full convolution of dy
   ``filter_transform``, ``input_transform``, ``output_transform``, ``output_grad_transform``: the stages
@@ -50,7 +51,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .chunks import batch_chunks
-from .epilogue import bias_relu
+from .epilogue import bias_grad, bias_relu
 from .winograd_algebra import (MATRICES, filter_transform, g_kron_g, input_transform,  # noqa: F401
                                matrices, output_grad_transform, output_transform, stacked_matmul)
 
@@ -257,21 +258,33 @@ def _filter_grad(du, m):
     return (gg.T @ du.reshape(alpha2, c * k)).reshape(3, 3, c, k)
 
 
-def backward(transformed, dy, w, pads=None, need_dx=True):
+def backward(transformed, dy, w, pads=None, need_dx=True, relu_output=None):
     """``(dx, dw)`` of ``conv2d_3x3(x, w, pads)`` from its kept ``Transformed`` input and dY, both
     gradients from one dM = A dY A^T per tile: dU[xi] = V[xi]^T @ dM[xi] as in ``weight_grad``, and
     dV[xi] = dM[xi] @ U[xi]^T, dX = B dV B^T added over the overlapping tiles (the adjoint of the
     forward's stages, so dX takes the forward's tiles: fewer than the full convolution of dY with
     rot180(W) needs for a "valid" layer). Without the fused kernels (or ``ADJOINT_DATA_GRAD``), dX is
     that full convolution (``conv2d_3x3_backward_input``). ``need_dx=False`` returns dx as None.
+
+    ``relu_output``: the forward's output y = max(0, z) (N, H_out, W_out, K) of a layer that applied
+    ReLU: dy is then dL/dy, the ReLU's backward dZ = dY [y > 0] (formula 3.9) happens as the tiles
+    of dY are read, and the result is ``(dx, dw, db)`` with db = the sum of dZ (the bias's gradient):
+    no separate pass over dY, y and dZ.
     """
     chunks, m, (tiles_h, tiles_w), x, top_left, _, x_shape = transformed
     fused = _fused(m, dy.dtype)
     if fused is None or (need_dx and not ADJOINT_DATA_GRAD):
+        if relu_output is not None:  # the ReLU's backward first, in NumPy
+            dz = np.where(relu_output > 0, dy, dy.dtype.type(0))
+            return backward(transformed, dz, w, pads, need_dx) + (bias_grad(dz),)
         dx = conv2d_3x3_backward_input(dy, w, pads, m) if need_dx else None
         return dx, weight_grad(transformed, dy)
+    from . import jit
     (top, left), (n, _, _, c), k = top_left, x_shape, dy.shape[3]
     dy = np.ascontiguousarray(dy)
+    relu = relu_output is not None
+    y = np.ascontiguousarray(relu_output, dtype=dy.dtype) if relu else np.empty((0, 1, 1, k), dy.dtype)
+    db_parts = np.empty((jit.thread_count(), k), dy.dtype)
     du = np.zeros(((m + 2) ** 2, c, k), dtype=dy.dtype)
     dx = np.empty(x_shape if need_dx else (1, 1, 1, c), dtype=dy.dtype)
     u = transformed.u
@@ -279,14 +292,14 @@ def backward(transformed, dy, w, pads=None, need_dx=True):
         u = filter_transform(w, m)
     whole = chunks[0][2] if len(chunks) == 1 and chunks[0][:2] == (0, n) else None  # V of all images
     if _blocked(du) and (x is not None or whole is not None):  # block by block; dU as a sum per thread
-        from . import jit
         ut = np.ascontiguousarray(u.transpose(0, 2, 1)) if need_dx else np.empty((1, 1, 1), dy.dtype)
         parts = np.empty((jit.thread_count(),) + du.shape, dy.dtype)
         v_all = np.empty(((m + 2) ** 2, 0, c), dy.dtype) if whole is None else whole   # none: V from x
         x = np.empty((n, 0, 0, c), dy.dtype) if x is None else x  # not read when V is kept
         fused("backward_blocks", x, top, left, dy, ut, tiles_h, tiles_w, BLOCK_TILES, parts, dx, need_dx,
-              v_all, blas_inside=True)
-        return (dx if need_dx else None), _filter_grad(parts.sum(axis=0), m)
+              v_all, y, db_parts, blas_inside=True)
+        grads = (dx if need_dx else None), _filter_grad(parts.sum(axis=0), m)
+        return grads + (db_parts.sum(axis=0),) if relu else grads
     product = np.empty_like(du)
     # a chunk of images at a time: the forward's kept V, or V made again from x
     pieces = chunks or [(start, stop, None) for start, stop in _chunks(n, m, tiles_h, tiles_w, max(c, k),
@@ -295,18 +308,21 @@ def backward(transformed, dy, w, pads=None, need_dx=True):
     most = max(stop - start for start, stop, _ in pieces)  # one V/dV and one dM buffer, reused
     v_space = np.empty(most * alpha2 * tiles * c, dy.dtype)
     dm_space = np.empty(most * alpha2 * tiles * k, dy.dtype)
+    db = np.zeros(k, dy.dtype)
     for start, stop, kept in pieces:
         shape = (alpha2, (stop - start) * tiles)
         v = kept if kept is not None else _input_chunk(x[start:stop], top_left, m, (tiles_h, tiles_w), fused,
                                                        out=_view(v_space, shape + (c,)))
         dm = _view(dm_space, shape + (k,))
-        fused("output_grad_transform", dy[start:stop], tiles_h, tiles_w, dm)
+        fused("output_grad_transform", dy[start:stop], tiles_h, tiles_w, dm, y[start:stop] if relu else y, db_parts)
+        db += db_parts.sum(axis=0)
         du += stacked_matmul(v.transpose(0, 2, 1), dm, out=product)   # dU[xi] += V[xi]^T dM[xi]
         if need_dx:
             dv = stacked_matmul(dm, u.transpose(0, 2, 1), out=_view(v_space, shape + (c,)))  # dM U^T
             dx[start:stop] = 0
             fused("input_grad_transform", dv, top, left, tiles_h, tiles_w, dx[start:stop])
-    return (dx if need_dx else None), _filter_grad(du, m)
+    grads = (dx if need_dx else None), _filter_grad(du, m)
+    return grads + (db,) if relu else grads
 
 
 def rotate_kernel(w):

@@ -5,8 +5,9 @@ that thread (``blas.gemm``, run with ``jit.run(..., blas_inside=True)``), so a b
 leave the core's cache. The tile functions are those of ``winograd_fused.py``:
   ``conv_blocks(x, top, left, u, bias, relu, th, tw, block, y, v_all)``     the convolution (V kept
                                                      in v_all for the backward if it has room)
-  ``backward_blocks(x, top, left, dy, ut, th, tw, block, du, dx, need_dx, v_all)``  dU = sum V^T dM and
-                                                     dX = B (dM U^T) B^T
+  ``backward_blocks(x, top, left, dy, ut, th, tw, block, du, dx, need_dx, v_all, y, db)``  dU = sum V^T dM
+                                                     and dX = B (dM U^T) B^T (dY through the ReLU's
+                                                     backward first if y is given)
 Pays off while the transformed filters U stay cached beside the block (``winograd.BLOCKED_MAX_FILTER_BYTES``).
 The tests check both against the one-stage kernels with NumPy's GEMMs between them. Run them through
 ``jit.run`` (threads, one caller at a time).
@@ -49,7 +50,7 @@ def conv_blocks(x, top, left, u, bias, relu, tiles_h, tiles_w, block, y, v_all):
 
 
 @njit(parallel=True, cache=True)
-def backward_blocks(x, top, left, dy, ut, tiles_h, tiles_w, block, du, dx, need_dx, v_all):
+def backward_blocks(x, top, left, dy, ut, tiles_h, tiles_w, block, du, dx, need_dx, v_all, y, db):
     """Both gradients of ``conv_blocks``, ``block`` tiles at a time through every stage:
     dM = A dY A^T and V = B^T d B (the forward's, or made again from x), du[part] += V[xi]^T @ dM[xi]
     and, if ``need_dx``, dV[xi] = dM[xi] @ U[xi]^T, added into dx as B dV B^T.
@@ -58,6 +59,8 @@ def backward_blocks(x, top, left, dy, ut, tiles_h, tiles_w, block, du, dx, need_
     the transformed filters transposed, du: (parts, 36, C, K) one partial sum per part (the caller
     adds them: a fixed split, so the same thread count gives the same bits), dx: (N, H, W, C)
     (overwritten), v_all: the forward's V (36, P, C), or (36, 0, C) to make it again from x.
+    y: the forward's output max(0, z) (N, H_out, W_out, K) to take dY through the ReLU's backward
+    (dZ = dY [y > 0]) as its tiles are read, db: (parts, K) the sums of dZ; or y of length 0.
     Each part takes whole images, so tiles that overlap are added by one thread.
     """
     parts, n, per_image = du.shape[0], dy.shape[0], tiles_h * tiles_w
@@ -65,6 +68,8 @@ def backward_blocks(x, top, left, dy, ut, tiles_h, tiles_w, block, du, dx, need_
     kept = v_all.shape[1] > 0
     for part in prange(parts):
         du[part] = 0
+        db[part] = 0
+        db_block = np.empty(filters, dtype=dy.dtype)  # a sum per block, then into the part's
         first_image, last_image = part * n // parts, (part + 1) * n // parts
         if need_dx:
             dx[first_image:last_image] = 0
@@ -78,10 +83,12 @@ def backward_blocks(x, top, left, dy, ut, tiles_h, tiles_w, block, du, dx, need_
         last = last_image * per_image
         for start in range(first_image * per_image, last, block):
             size = min(last, start + block) - start
+            db_block[:] = 0
             for q in range(size):
                 if not kept:
                     _input_tile(x, top, left, start + q, tiles_h, tiles_w, d_in, t_in, v, q)
-                _output_grad_tile(dy, start + q, tiles_h, tiles_w, d, t, dm, q)
+                _output_grad_tile(dy, start + q, tiles_h, tiles_w, d, t, dm, q, y, db_block)
+            db[part] += db_block
             vb = v_all[:, start:start + size] if kept else v[:, :size]
             for xi in range(36):
                 gemm(vb[xi], dm[xi, :size], du[part, xi], True, 1.0)

@@ -14,7 +14,8 @@ The stages one at a time (the GEMMs between them run in NumPy):
                                                      at (-top, -left), zeros outside x
   ``output_transform(m, th, tw, bias, relu, y)``       m (36, P, K) -> y (N, H_out, W_out, K): the bias
                                                      added, ReLU applied, the overhang dropped in passing
-  ``output_grad_transform(dy, th, tw, dm)``            dy (N, H_out, W_out, K) -> dm (36, P, K)
+  ``output_grad_transform(dy, th, tw, dm, y, db)``     dy (N, H_out, W_out, K) -> dm (36, P, K); with
+                                                     the output y, through the ReLU's backward (db: its sum)
   ``input_grad_transform(dv, top, left, th, tw, dx)``  dv (36, P, C) -> dx (N, H, W, C) += B dV B^T of
                                                      every tile, where it lies on x (the adjoint)
 All stages at once, a block of tiles at a time: ``winograd_blocks.py``, built on the tile
@@ -184,11 +185,31 @@ def _output_tile(m, q, p, tiles_h, tiles_w, bias, relu, t, out, y):
 
 
 @njit(cache=True)
-def _output_grad_tile(dy, p, tiles_h, tiles_w, d, t, dm, q):
+def _relu_window(dy, y, image, row, col, d, db):
+    """d (1, 4, 4, K) = the 4x4 window of dY at (row, col) through the ReLU's backward: dZ = dY where
+    y = max(0, z) > 0, else 0 (formula 3.9), zeros beyond dY's edge; db (K,) += the window's sum of dZ."""
+    d[:] = 0
+    zero = d.dtype.type(0)
+    for i in range(min(4, dy.shape[1] - row)):
+        for j in range(min(4, dy.shape[2] - col)):
+            for k in range(dy.shape[3]):
+                g = dy[image, row + i, col + j, k] if y[image, row + i, col + j, k] > zero else zero
+                d[0, i, j, k] = g
+                db[k] += g
+    return d, 0, 0, 0
+
+
+@njit(cache=True)
+def _output_grad_tile(dy, p, tiles_h, tiles_w, d, t, dm, q, y, db):
     """dm[:, q, :] = A dY A^T for the 4x4 tile of dY of tile p (zero beyond dY's edge: the
-    outputs the forward dropped); d: (1, 4, 4, K), t: (6, 4, K) scratch."""
+    outputs the forward dropped); d: (1, 4, 4, K), t: (6, 4, K) scratch. With the forward's
+    output y = max(0, z) (N, H_out, W_out, K) (none: y of length 0), the tile is dZ = dY [y > 0]
+    instead, and db (K,) += its sum: the ReLU's and the bias's backward on the way."""
     image, top, left = _tile_corner(p, tiles_h, tiles_w)
-    src, n, r0, c0 = _window(dy, image, top, left, d)
+    if y.shape[0] > 0:
+        src, n, r0, c0 = _relu_window(dy, y, image, top, left, d, db)
+    else:
+        src, n, r0, c0 = _window(dy, image, top, left, d)
     for s in range(4):  # t = A dY
         for k in range(dy.shape[3]):
             r = _a(src[n, r0, c0 + s, k], src[n, r0 + 1, c0 + s, k], src[n, r0 + 2, c0 + s, k],
@@ -247,11 +268,24 @@ def output_transform(m, tiles_h, tiles_w, bias, relu, y):
 
 
 @njit(parallel=True, cache=True)
-def output_grad_transform(dy, tiles_h, tiles_w, dm):
-    """dM[xi, p, k] = (A dY A^T)[xi] for the 4x4 tile of dY of tile p (the adjoint of ``output_transform``)."""
-    for p in prange(dy.shape[0] * tiles_h * tiles_w):
-        d = np.empty((1, 4, 4, dy.shape[3]), dy.dtype)
-        _output_grad_tile(dy, p, tiles_h, tiles_w, d, np.empty((6, 4, dy.shape[3]), dy.dtype), dm, p)
+def output_grad_transform(dy, tiles_h, tiles_w, dm, y, db_parts):
+    """dM[xi, p, k] = (A dY A^T)[xi] for the 4x4 tile of dY of tile p (the adjoint of ``output_transform``).
+
+    With the forward's output y (else y of length 0), dY goes through the ReLU's backward first
+    and db_parts (parts, K) gets one partial sum of dZ per part of the tiles (a fixed split: the
+    same bits on any number of threads)."""
+    tiles, parts, filters = dy.shape[0] * tiles_h * tiles_w, db_parts.shape[0], dy.shape[3]
+    for part in prange(parts):
+        db_parts[part] = 0
+        d = np.empty((1, 4, 4, filters), dy.dtype)
+        t = np.empty((6, 4, filters), dy.dtype)
+        db = np.empty(filters, dy.dtype)  # a sum per 32 tiles, then into the part's: shorter float sums
+        last = (part + 1) * tiles // parts
+        for start in range(part * tiles // parts, last, 32):
+            db[:] = 0
+            for p in range(start, min(last, start + 32)):
+                _output_grad_tile(dy, p, tiles_h, tiles_w, d, t, dm, p, y, db)
+            db_parts[part] += db
 
 
 @njit(parallel=True, cache=True)
