@@ -53,6 +53,9 @@ def test_the_twin_is_a_separate_compilation_with_its_own_cache_name():
     assert twin.py_func.__qualname__ == "activation_backward_serial"
     assert twin.py_func.__code__ is epilogue_fused.activation_backward.py_func.__code__  # the same loops
     assert not twin.targetoptions.get("parallel")
+    options = dict(epilogue_fused.activation_backward.targetoptions)
+    del options["parallel"]
+    assert twin.targetoptions == options  # the kernel's other options kept
     assert epilogue_fused.activation_backward.targetoptions.get("parallel")
 
 

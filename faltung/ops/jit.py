@@ -79,9 +79,9 @@ def run(kernel, *args, num_threads=None, blas_inside=False):
 
 
 def serial_twin(kernel):
-    """The parallel Numba ``kernel`` compiled once more without ``parallel`` (cached on disk under its
-    own name, ``<name>_serial``): the same loops, run on the calling thread. Anything else that is
-    not a Numba kernel (a test's wrapper) is returned as it is."""
+    """The parallel Numba ``kernel`` compiled once more without ``parallel``, its other options kept
+    (cached on disk under its own name, ``<name>_serial``): the same loops, run on the calling thread.
+    Anything else that is not a Numba kernel (a test's wrapper) is returned as it is."""
     twin = _SERIAL.get(kernel)
     if twin is None and not isinstance(kernel, numba.core.dispatcher.Dispatcher):
         return kernel
@@ -91,7 +91,9 @@ def serial_twin(kernel):
                                   f.__closure__)
         copy.__qualname__, copy.__module__ = f.__qualname__ + "_serial", f.__module__
         copy.__doc__ = f.__doc__
-        twin = _SERIAL[kernel] = numba.njit(cache=True)(copy)
+        options = {name: value for name, value in kernel.targetoptions.items()  # fastmath, error model...
+                   if name not in ("parallel", "nopython")}
+        twin = _SERIAL[kernel] = numba.njit(cache=True, **options)(copy)
     return twin
 
 
