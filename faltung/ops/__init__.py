@@ -15,7 +15,7 @@ One-pass Numba kernels behind the fast paths (each tested against the NumPy form
   pool_fused.py       max pooling that records the winning offset, and its gradient routing
   epilogue_fused.py   bias + ReLU, and the activation's backward with the bias gradient, each in one pass
   blas.py             NumPy's OpenBLAS called from inside those kernels
-  jit.py              how the kernels run: threads, one caller at a time
+  jit.py              how the kernels run: threads, one caller at a time; small ones on the caller's thread
 Process settings:
   threads.py          how many threads the BLAS behind the matrix products uses (threadpoolctl), and
                       how long OpenBLAS's idle threads spin
