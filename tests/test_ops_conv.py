@@ -4,6 +4,7 @@ import pytest
 
 from faltung import config
 from faltung.ops import conv as conv_ops
+from faltung.ops import conv_transpose as conv_transpose_ops
 from faltung.ops import im2col as im2col_ops
 from tests.gradcheck import assert_close
 
@@ -45,9 +46,9 @@ def _run_conv(x, w, b, strides, padding, dilation, dy_seed=1):
 
 
 def _run_transpose(x, w, b, strides, padding, output_padding, dilation, dy_seed=1):
-    y, cache = conv_ops.conv2d_transpose_forward(x, w, b, strides, padding, output_padding, dilation)
+    y, cache = conv_transpose_ops.conv2d_transpose_forward(x, w, b, strides, padding, output_padding, dilation)
     dy = _random(y.shape, dy_seed).astype(y.dtype)
-    return (y,) + conv_ops.conv2d_transpose_backward(dy, cache)
+    return (y,) + conv_transpose_ops.conv2d_transpose_backward(dy, cache)
 
 
 # ---- fast == reference -----------------------------------------------------------------------
@@ -133,9 +134,9 @@ def _torch_transpose(x, w, b, strides, padding, out_hw, dilation, dy):
 def test_transpose_matches_pytorch(implementation, x_shape, w_shape, strides, padding, output_padding, dilation):
     x, w, b = _random(x_shape, 5), _random(w_shape, 6), _random(w_shape[2], 7)
     with config.use_implementation(implementation):
-        y, cache = conv_ops.conv2d_transpose_forward(x, w, b, strides, padding, output_padding, dilation)
+        y, cache = conv_transpose_ops.conv2d_transpose_forward(x, w, b, strides, padding, output_padding, dilation)
         dy = _random(y.shape, 8)
-        ours = (y,) + conv_ops.conv2d_transpose_backward(dy, cache)
+        ours = (y,) + conv_transpose_ops.conv2d_transpose_backward(dy, cache)
     theirs = _torch_transpose(x, w, b, strides, padding, y.shape[1:3], dilation, dy)
     for name, a, t in zip(("y", "dx", "dw", "db"), ours, theirs):
         assert_close(a, t, rtol=1e-5, atol=1e-9, what=name)
@@ -143,11 +144,11 @@ def test_transpose_matches_pytorch(implementation, x_shape, w_shape, strides, pa
 
 def test_transpose_output_sizes_follow_keras():
     # valid: H*s + max(k - s, 0); same: H*s; with output_padding p: (H-1)*s + k - 2*(k//2 or 0) + p
-    assert conv_ops.conv2d_transpose_output_hw((4, 5), (3, 3), (2, 2), "valid") == (9, 11)
-    assert conv_ops.conv2d_transpose_output_hw((4, 5), (2, 2), (3, 3), "valid") == (12, 15)
-    assert conv_ops.conv2d_transpose_output_hw((4, 5), (3, 3), (2, 3), "same") == (8, 15)
-    assert conv_ops.conv2d_transpose_output_hw((4, 4), (3, 3), (2, 2), "same", (1, 0)) == (8, 7)
-    assert conv_ops.conv2d_transpose_output_hw((4, 4), (3, 3), (1, 1), "valid", None, (2, 2)) == (8, 8)
+    assert conv_transpose_ops.conv2d_transpose_output_hw((4, 5), (3, 3), (2, 2), "valid") == (9, 11)
+    assert conv_transpose_ops.conv2d_transpose_output_hw((4, 5), (2, 2), (3, 3), "valid") == (12, 15)
+    assert conv_transpose_ops.conv2d_transpose_output_hw((4, 5), (3, 3), (2, 3), "same") == (8, 15)
+    assert conv_transpose_ops.conv2d_transpose_output_hw((4, 4), (3, 3), (2, 2), "same", (1, 0)) == (8, 7)
+    assert conv_transpose_ops.conv2d_transpose_output_hw((4, 4), (3, 3), (1, 1), "valid", None, (2, 2)) == (8, 8)
 
 
 # ---- dtype ----------------------------------------------------------------------------------------
@@ -198,9 +199,9 @@ def test_op_errors_name_the_op_and_what_was_expected():
     with pytest.raises(ValueError, match=r"conv2d: expected an input of at least"):
         conv_ops.conv2d_forward(np.zeros((1, 2, 4, 3)), w, padding="valid")
     with pytest.raises(ValueError, match=r"conv2d_transpose: expected 2 input channels"):
-        conv_ops.conv2d_transpose_forward(x, w)
+        conv_transpose_ops.conv2d_transpose_forward(x, w)
     with pytest.raises(ValueError, match=r"conv2d_transpose: .*output_padding"):
-        conv_ops.conv2d_transpose_forward(np.zeros((1, 4, 4, 2)), w, strides=(2, 2), padding="valid",
+        conv_transpose_ops.conv2d_transpose_forward(np.zeros((1, 4, 4, 2)), w, strides=(2, 2), padding="valid",
                                           output_padding=(3, 3))
 
 

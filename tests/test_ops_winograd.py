@@ -180,15 +180,15 @@ def test_conv2d_ops_keep_im2col_below_the_channel_threshold(monkeypatch):
 
 def test_conv2d_transpose_stride1_3x3_takes_winograd_and_matches_the_reference():
     from faltung import config
-    from faltung.ops import conv as conv_ops
+    from faltung.ops import conv_transpose as conv_transpose_ops
     rng = np.random.default_rng(5)
     x, w = rng.standard_normal((2, 5, 6, 16)), rng.standard_normal((3, 3, 18, 16))  # (kh, kw, F, C)
     results = []
     for implementation in ("fast", "reference"):
         with config.use_implementation(implementation):
-            y, cache = conv_ops.conv2d_transpose_forward(x, w, None, (1, 1), "valid")
+            y, cache = conv_transpose_ops.conv2d_transpose_forward(x, w, None, (1, 1), "valid")
             dy = np.random.default_rng(6).standard_normal(y.shape)
-            results.append((y,) + conv_ops.conv2d_transpose_backward(dy, cache)[:2])
+            results.append((y,) + conv_transpose_ops.conv2d_transpose_backward(dy, cache)[:2])
     for name, a, r in zip(("y", "dx", "dw"), *results):
         np.testing.assert_allclose(a, r, rtol=0, atol=1e-10 * np.abs(r).max(), err_msg=name)
 

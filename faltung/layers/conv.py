@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import activations, initializers
 from ..ops import conv as conv_ops
+from ..ops import conv_transpose as conv_transpose_ops
 from ..ops.epilogue import activation_backward
 from ..ops.im2col import effective_size
 from .base import Layer, normalize_padding, normalize_tuple
@@ -215,17 +216,17 @@ class Conv2DTranspose(_Conv):
     def _output_length(self, n, axis):
         """Keras's transposed-convolution size for one axis (see ``conv2d_transpose_output_hw``)."""
         output_padding = None if self.output_padding is None else (self.output_padding[axis],)
-        return conv_ops.conv2d_transpose_output_hw((n,), (self.kernel_size[axis],), (self.strides[axis],),
+        return conv_transpose_ops.conv2d_transpose_output_hw((n,), (self.kernel_size[axis],), (self.strides[axis],),
                                                    self.padding, output_padding,
                                                    (self.dilation_rate[axis],))[0]
 
     def _linear_forward(self, x, training, relu):
-        z, cache = conv_ops.conv2d_transpose_forward(x, self.kernel, self.bias, self.strides, self.padding,
+        z, cache = conv_transpose_ops.conv2d_transpose_forward(x, self.kernel, self.bias, self.strides, self.padding,
                                                      self.output_padding, self.dilation_rate, self._workspace)
         return (np.maximum(z, 0, out=z) if relu else z), cache
 
     def _linear_backward(self, dz, op_cache, need_dx=True, need_db=True):
-        return conv_ops.conv2d_transpose_backward(dz, op_cache, need_dx, need_db)
+        return conv_transpose_ops.conv2d_transpose_backward(dz, op_cache, need_dx, need_db)
 
     def get_config(self):
         config = super().get_config()

@@ -1,6 +1,7 @@
 """Stateless numeric kernels: NumPy in, NumPy out, NHWC.
 
-  conv.py             conv2d_forward/backward, conv2d_transpose_forward/backward (im2col + GEMM)
+  conv.py             conv2d_forward/backward (im2col + GEMM, or Winograd)
+  conv_transpose.py   conv2d_transpose_forward/backward: the same kernels the other way round
   pool.py             max_pool2d_forward/backward, avg_pool2d_forward/backward
   im2col.py           output sizes, "same"/"valid" padding, im2col and col2im
   chunks.py           a batch split into even chunks of bounded memory (im2col, Winograd)
@@ -21,7 +22,8 @@ Process settings:
                       how long OpenBLAS's idle threads spin
   memory.py           glibc's malloc keeps freed memory for the next training step
 """
-from .conv import (conv2d_backward, conv2d_forward, conv2d_transpose_backward,  # noqa: F401
-                   conv2d_transpose_forward, conv2d_transpose_output_hw)
+from .conv import conv2d_backward, conv2d_forward  # noqa: F401
+from .conv_transpose import (conv2d_transpose_backward, conv2d_transpose_forward,  # noqa: F401
+                             conv2d_transpose_output_hw)
 from .pool import (avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward,  # noqa: F401
                    max_pool2d_forward)
