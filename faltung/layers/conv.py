@@ -118,8 +118,9 @@ class _Conv(Layer):
         the model's input (a model does not backpropagate into its inputs), as the first
         Conv2D of every CNN. That skips a whole full_conv / col2im per training step.
         """
-        extra = {} if relu_output is None else {"relu_output": relu_output}
-        dx, dw, op_db = self._linear_backward(dz, self.cache[0], self._input_gradient_needed(), db is None, **extra)
+        extra = {} if relu_output is None else {"relu_output": relu_output}  # only Conv2D's ops take it
+        dx, dw, op_db = self._linear_backward(dz, self.cache[0], self._input_gradient_needed(), db is None,
+                                              **extra)
         db = op_db if db is None else db
         grads = [dw, db] if self.use_bias else [dw]
         self.gradients = grads if self.trainable else []
@@ -216,13 +217,14 @@ class Conv2DTranspose(_Conv):
     def _output_length(self, n, axis):
         """Keras's transposed-convolution size for one axis (see ``conv2d_transpose_output_hw``)."""
         output_padding = None if self.output_padding is None else (self.output_padding[axis],)
-        return conv_transpose_ops.conv2d_transpose_output_hw((n,), (self.kernel_size[axis],), (self.strides[axis],),
-                                                   self.padding, output_padding,
-                                                   (self.dilation_rate[axis],))[0]
+        return conv_transpose_ops.conv2d_transpose_output_hw(
+            (n,), (self.kernel_size[axis],), (self.strides[axis],), self.padding, output_padding,
+            (self.dilation_rate[axis],))[0]
 
     def _linear_forward(self, x, training, relu):
-        z, cache = conv_transpose_ops.conv2d_transpose_forward(x, self.kernel, self.bias, self.strides, self.padding,
-                                                     self.output_padding, self.dilation_rate, self._workspace)
+        z, cache = conv_transpose_ops.conv2d_transpose_forward(
+            x, self.kernel, self.bias, self.strides, self.padding, self.output_padding, self.dilation_rate,
+            self._workspace)
         return (np.maximum(z, 0, out=z) if relu else z), cache
 
     def _linear_backward(self, dz, op_cache, need_dx=True, need_db=True):

@@ -69,7 +69,8 @@ def run(kernel, *args, num_threads=None, blas_inside=False):
     or on arrays of fewer than ``SERIAL_MAX_BYTES`` (unless ``blas_inside``: those kernels are bound
     by arithmetic, not by their bytes), its serial twin runs instead."""
     count = thread_count(num_threads)
-    serial = count == 1 or (not blas_inside and sum(getattr(a, "nbytes", 0) for a in args) < SERIAL_MAX_BYTES)
+    small = sum(getattr(a, "nbytes", 0) for a in args) < SERIAL_MAX_BYTES
+    serial = count == 1 or (small and not blas_inside)
     with _LOCK, (_one_blas_thread() if blas_inside else contextlib.nullcontext()):
         if serial:
             serial_twin(kernel)(*args)
