@@ -30,7 +30,6 @@ CONV2D_CASES = [
     (dict(filters=3, kernel_size=3, strides=(1, 2), padding="SAME", activation="elu"), (1, 5, 6, 3)),
     (dict(filters=2, kernel_size=1, activation="softplus"), (2, 3, 4, 3)),
     (dict(filters=3, kernel_size=3, padding="same", activation="relu", use_bias=False), (2, 5, 4, 2)),
-    (dict(filters=16, kernel_size=3, padding="valid", activation="relu"), (1, 6, 7, 16)),  # Winograd
 ]
 
 
@@ -39,6 +38,16 @@ def test_conv2d_gradients(kwargs, x_shape):
     x = _x(x_shape)
     layer = _with_random_bias(Conv2D(dtype="float64", **kwargs), x)
     check_layer_gradients(layer, x)
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_conv2d_gradients_in_training_through_winograd_and_its_relu(padding):
+    """16 channels, stride 1, 3x3, training: the Winograd path, the ReLU's backward inside its kernels."""
+    x = _x((1, 6, 7, 16))
+    layer = _with_random_bias(Conv2D(16, 3, padding=padding, activation="relu", dtype="float64"), x)
+    layer.forward(x, training=True)
+    assert type(layer.cache[0][1]).__name__ == "Transformed"
+    check_layer_gradients(layer, x, training=True)
 
 
 TRANSPOSE_CASES = [
