@@ -118,9 +118,8 @@ class _Conv(Layer):
         the model's input (a model does not backpropagate into its inputs), as the first
         Conv2D of every CNN. That skips a whole full_conv / col2im per training step.
         """
-        extra = {} if relu_output is None else {"relu_output": relu_output}  # only Conv2D's ops take it
         dx, dw, op_db = self._linear_backward(dz, self.cache[0], self._input_gradient_needed(), db is None,
-                                              **extra)
+                                              relu_output)
         db = op_db if db is None else db
         grads = [dw, db] if self.use_bias else [dw]
         self.gradients = grads if self.trainable else []
@@ -227,7 +226,9 @@ class Conv2DTranspose(_Conv):
             self._workspace)
         return (np.maximum(z, 0, out=z) if relu else z), cache
 
-    def _linear_backward(self, dz, op_cache, need_dx=True, need_db=True):
+    def _linear_backward(self, dz, op_cache, need_dx=True, need_db=True, relu_output=None):
+        if relu_output is not None:  # never fused here (``_fuses_relu_backward`` is False): the ReLU first
+            dz = np.where(relu_output > 0, dz, dz.dtype.type(0))
         return conv_transpose_ops.conv2d_transpose_backward(dz, op_cache, need_dx, need_db)
 
     def get_config(self):

@@ -315,7 +315,8 @@ def backward(transformed, dy, w, pads=None, need_dx=True, relu_output=None):
                                                        out=_view(v_space, shape + (c,)))
         dm = _view(dm_space, shape + (k,))
         fused("output_grad_transform", dy[start:stop], tiles_h, tiles_w, dm, y[start:stop] if relu else y, db_parts)
-        db += db_parts.sum(axis=0)
+        if relu:
+            db += db_parts.sum(axis=0)
         du += stacked_matmul(v.transpose(0, 2, 1), dm, out=product)   # dU[xi] += V[xi]^T dM[xi]
         if need_dx:
             dv = stacked_matmul(dm, u.transpose(0, 2, 1), out=_view(v_space, shape + (c,)))  # dM U^T
