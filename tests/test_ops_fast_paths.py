@@ -60,6 +60,23 @@ def test_bias_grad_sums_over_batch_and_space():
     assert conv_ops.bias_grad(dy.astype(np.float32)).dtype == np.float32
 
 
+@pytest.mark.parametrize("x_shape, w_shape, strides, padding, dilation", CASES)
+def test_conv2d_backward_through_a_relu_equals_the_mask_then_the_backward(x_shape, w_shape, strides, padding,
+                                                                          dilation):
+    """``conv2d_backward(dy, cache, relu_output=y)`` on the im2col paths: dZ = dY [y > 0] (3.9) first,
+    then the same gradients as from dZ, db = the sum of dZ."""
+    rng = np.random.default_rng(sum(x_shape))
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[3])
+    y, cache = conv_ops.conv2d_forward(x, w, b, strides, padding, dilation, relu=True)
+    assert (y == 0).any() and (y > 0).any()
+    dy = rng.standard_normal(y.shape)
+    dz = dy * (y > 0)
+    for got, expected in zip(conv_ops.conv2d_backward(dy, cache, relu_output=y), conv_ops.conv2d_backward(dz, cache)):
+        np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(conv_ops.conv2d_backward(dy, cache, relu_output=y)[2], dz.sum(axis=(0, 1, 2)),
+                               rtol=1e-12)
+
+
 @pytest.mark.parametrize("num_threads", [1, 2, 3])
 @pytest.mark.parametrize("shape", [(1, 1, 1, 1), (3, 7, 5, 6), (2, 33, 17, 40)])  # few channels: (N*H, W*F) rows
 @pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid", "softmax"])

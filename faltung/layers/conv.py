@@ -12,7 +12,7 @@ import numpy as np
 from .. import activations, initializers
 from ..ops import conv as conv_ops
 from ..ops import conv_transpose as conv_transpose_ops
-from ..ops.epilogue import activation_backward
+from ..ops.epilogue import activation_backward, relu_backward
 from ..ops.im2col import effective_size
 from .base import Layer, normalize_padding, normalize_tuple
 
@@ -228,7 +228,7 @@ class Conv2DTranspose(_Conv):
 
     def _linear_backward(self, dz, op_cache, need_dx=True, need_db=True, relu_output=None):
         if relu_output is not None:  # never fused here (``_fuses_relu_backward`` is False): the ReLU first
-            dz = np.where(relu_output > 0, dz, dz.dtype.type(0))
+            dz = relu_backward(dz, relu_output)
         return conv_transpose_ops.conv2d_transpose_backward(dz, op_cache, need_dx, need_db)
 
     def get_config(self):

@@ -27,7 +27,7 @@ import numpy as np
 from .. import config
 from . import winograd
 from .chunks import batch_chunks
-from .epilogue import bias_grad, bias_relu
+from .epilogue import bias_grad, bias_relu, relu_backward
 from .im2col import crop, effective_size, im2col, offset_slice, output_hw, pad, resolve_padding
 
 _NO_PADS = ((0, 0), (0, 0))
@@ -270,7 +270,7 @@ def conv2d_backward(dy, cache, need_dx=True, need_db=True, relu_output=None):
         dx, dw, db = winograd.backward(saved, dy, w, pads[0] + pads[1], need_dx, relu_output=relu_output)
         return dx, dw, (db if has_bias and need_db else None)
     if relu_output is not None:
-        dy = np.where(relu_output > 0, dy, dy.dtype.type(0))
+        dy = relu_backward(dy, relu_output)
     if isinstance(saved, winograd.Transformed):  # both from one pass back through the Winograd stages
         dx, dw = winograd.backward(saved, dy, w, pads[0] + pads[1], need_dx)
     else:

@@ -4,6 +4,7 @@
 ``activation_backward(dy, y, activation, bias)``  dz = f'(z) * dY from the output y = f(z) (formula 3.9),
                                                 db = sum of dz over (N, H, W) if bias
 ``bias_grad(dy)``                               db = sum of dy over (N, H, W)
+``relu_backward(dy, y)``                        dz = dY [y > 0], the ReLU's backward alone
 
 Every conv kernel (im2col + GEMM, Winograd, the reference loops) ends with ``bias_relu``, unless
 its last pass already did the same arithmetic (the fused Winograd output transform). The
@@ -78,6 +79,12 @@ def bias_grad(dy):
     faster than ``sum(axis=(0, 1, 2))``."""
     rows = _wide_rows(dy)
     return _fold(np.einsum("pf->f", dy.reshape(-1, dy.shape[-1]) if rows is None else rows), dy.shape[-1])
+
+
+def relu_backward(dy, y):
+    """dZ = dY [y > 0] (formula 3.9) from the ReLU's output y = max(0, z), for an op handed dY and y
+    whose kernels do not apply the mask as they read dY. dy, y: same shape; dz is a new array."""
+    return np.where(y > 0, dy, dy.dtype.type(0))
 
 
 def activation_backward(dy, y, activation, bias=True):

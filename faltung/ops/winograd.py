@@ -51,7 +51,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .chunks import batch_chunks
-from .epilogue import bias_grad, bias_relu
+from .epilogue import bias_grad, bias_relu, relu_backward
 from .winograd_algebra import (MATRICES, filter_transform, g_kron_g, input_transform,  # noqa: F401
                                matrices, output_grad_transform, output_transform, stacked_matmul)
 
@@ -275,7 +275,7 @@ def backward(transformed, dy, w, pads=None, need_dx=True, relu_output=None):
     fused = _fused(m, dy.dtype)
     if fused is None or (need_dx and not ADJOINT_DATA_GRAD):
         if relu_output is not None:  # the ReLU's backward first, in NumPy
-            dz = np.where(relu_output > 0, dy, dy.dtype.type(0))
+            dz = relu_backward(dy, relu_output)
             return backward(transformed, dz, w, pads, need_dx) + (bias_grad(dz),)
         dx = conv2d_3x3_backward_input(dy, w, pads, m) if need_dx else None
         return dx, weight_grad(transformed, dy)
