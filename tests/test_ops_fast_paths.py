@@ -54,6 +54,28 @@ def test_weight_grad_from_x_in_chunks_equals_weight_grad_from_columns(monkeypatc
     np.testing.assert_allclose(from_x, from_cols, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("chunk_bytes", [1, 1 << 30], ids=["from-x", "from-columns"])
+@pytest.mark.parametrize("x_shape, w_shape, strides, padding, dilation", CASES)
+def test_weight_grad_in_blocks_of_rows_equals_reference(monkeypatch, chunk_bytes, x_shape, w_shape, strides,
+                                                        padding, dilation):
+    """dW = colsᵀ @ dY as a sum over blocks of rows (OpenBLAS's small products), with uneven last blocks."""
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[3])
+    with config.use_implementation("reference"):
+        expected = _conv(x, w, b, strides, padding, dilation)
+    rows = expected[0].shape[0] * expected[0].shape[1] * expected[0].shape[2]  # of cols
+    block = max(1, rows // 3 - 1)  # at least 3 blocks, the last one shorter unless block is 1
+    monkeypatch.setattr(conv_ops, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(conv_ops, "SMALL_PRODUCT", block * int(np.prod(w_shape)))
+    monkeypatch.setattr(conv_ops, "MIN_BLOCK_ROWS", 1)
+    products = []
+    monkeypatch.setattr(conv_ops, "_transposed_product",
+                        _counting(conv_ops._transposed_product, products))
+    fast = _conv(x, w, b, strides, padding, dilation)
+    np.testing.assert_allclose(fast[2], expected[2], rtol=1e-10, atol=1e-12)
+    assert products and all(cols.shape[0] > block for cols, _ in products)  # more than one block each time
+
+
 def test_bias_grad_sums_over_batch_and_space():
     dy = np.random.default_rng(0).standard_normal((3, 4, 5, 6))
     np.testing.assert_allclose(conv_ops.bias_grad(dy), dy.sum(axis=(0, 1, 2)), rtol=1e-12)

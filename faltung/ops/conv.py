@@ -46,6 +46,14 @@ CHUNK_BYTES = 16 << 20
 #: a data gradient whose (P, kh*kw*C) matrix fits CHUNK_BYTES is one GEMM and a one-pass col2im
 #: (``im2col_fused``); False: kh*kw products and strided adds, one per kernel offset
 COL2IM_FUSED = True
+#: dW = colsᵀ @ dY runs a block of rows at a time when a block's product has at most this many
+#: multiply-adds, with at least ``MIN_BLOCK_ROWS`` rows: OpenBLAS multiplies such small products with
+#: its small-matrix kernels, which for an output of few cells (kh*kw*C x F: LeNet-5's 25 x 6) are
+#: 2.5x faster than its packed, threaded path on the whole (measured here: one product of 6,660 rows
+#: 49 µs, of 6,673 rows 132 µs; LeNet-5's first dW at batch 128 1.9 -> 0.9 ms, its training step
+#: 1.05-1.07x faster). 0: always one product
+SMALL_PRODUCT = 1_000_000
+MIN_BLOCK_ROWS = 512
 
 
 # ---- the fast kernels: im2col + GEMM ------------------------------------------------------
@@ -147,16 +155,29 @@ def conv_weight_grad(cols, dy, w_shape, pads, strides, dilation):
     if isinstance(cols, winograd.Transformed):
         return winograd.weight_grad(cols, dy)
     if cols.ndim == 2:
-        return (cols.T @ dy.reshape(-1, w_shape[3])).reshape(w_shape)
+        return _transposed_product(cols, dy.reshape(-1, w_shape[3])).reshape(w_shape)
     x, (kh, kw, c, f) = cols, w_shape
     n, out_hw = x.shape[0], dy.shape[1:3]
     per_image = out_hw[0] * out_hw[1] * kh * kw * c * x.itemsize
     dw = None
     for start, stop in batch_chunks(n, per_image, CHUNK_BYTES):
         chunk_cols = im2col(pad(x[start:stop], pads), (kh, kw), out_hw, strides, dilation)
-        part = chunk_cols.T @ dy[start:stop].reshape(-1, f)
+        part = _transposed_product(chunk_cols, dy[start:stop].reshape(-1, f))
         dw = part if dw is None else np.add(dw, part, out=dw)
     return dw.reshape(w_shape)
+
+
+def _transposed_product(cols, dy2):
+    """``colsᵀ @ dY``, (P, K) and (P, F) -> (K, F): the sum over blocks of rows of each block's product
+    when the blocks can be small enough for OpenBLAS's small-matrix kernels (``SMALL_PRODUCT``)."""
+    k, f = cols.shape[1], dy2.shape[1]
+    rows = SMALL_PRODUCT // (k * f)
+    if rows < MIN_BLOCK_ROWS or cols.shape[0] <= rows:
+        return cols.T @ dy2
+    total = cols[:rows].T @ dy2[:rows]
+    for start in range(rows, cols.shape[0], rows):
+        total += cols[start:start + rows].T @ dy2[start:start + rows]
+    return total
 
 
 def conv_data_grad(dy, w, x_shape, pads, strides, dilation, workspace=None):
