@@ -124,3 +124,49 @@ def test_serial_twins_of_the_blocked_kernels_give_the_same_bits(dtype):
         outputs.append((y, v, du, dx, db))
     for a, b in zip(*outputs):
         np.testing.assert_array_equal(a, b)
+
+
+_THREADS_PROBE = """
+import os, sys, numpy as np, numba
+from faltung.ops import epilogue_fused, jit
+jit.THREADS, jit.SERIAL_MAX_BYTES = 2, 0                 # the kernel runs on Numba's threads
+bias = np.arange(8, dtype=np.float32) - 4
+def relu_rows(seed):
+    y = np.random.default_rng(seed).standard_normal((256, 8)).astype(np.float32)
+    expected = np.maximum(y + bias, 0)
+    jit.run(epilogue_fused.bias_relu, y, bias, True)
+    return bool(np.array_equal(y, expected))
+ok = relu_rows(0)
+print(numba.threading_layer(), os.environ.get("GOMP_SPINCOUNT"), ok, flush=True)
+pid = os.fork()
+if pid == 0:                                              # GNU OpenMP would terminate this child
+    print("child", jit.thread_count(), relu_rows(1), flush=True)
+    os._exit(0)
+print("child exit", os.waitpid(pid, 0)[1], flush=True)
+"""
+
+
+def _threads_probe(env):
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_THREADING_LAYER", "GOMP_SPINCOUNT",
+                                                            "OMP_WAIT_POLICY")} | env
+    out = subprocess.run([sys.executable, "-c", _THREADS_PROBE], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split("\n")
+
+
+def test_kernels_run_on_openmp_threads_that_leave_no_setting_to_children_and_survive_a_fork():
+    """libgomp (GCC's runtime) is there: the OpenMP layer, GOMP_SPINCOUNT gone again after its start,
+    and a forked child runs the kernels serially instead of being terminated."""
+    parent, child, status, _ = _threads_probe({})
+    assert parent == "omp None True"
+    assert child == "child 1 True" and status == "child exit 0"
+
+
+def test_a_users_threading_choices_are_kept():
+    parent, child, status, _ = _threads_probe({"NUMBA_THREADING_LAYER": "workqueue", "GOMP_SPINCOUNT": "1000"})
+    assert parent == "workqueue 1000 True"
+    assert child == "child 1 True" and status == "child exit 0"
