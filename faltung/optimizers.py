@@ -181,6 +181,24 @@ class SGD(Optimizer):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
 
+#: Adam's update in one pass (``ops.adam_fused``, Numba) for float weights of at least this many
+#: numbers (the fast implementation only; smaller ones and ``amsgrad`` take NumPy's passes). Measured:
+#: the CIFAR CNN's update 1.4-1.9 -> 0.5-0.6 ms, the Fashion CNN's 3.5-4.2 -> 1.2-1.4 ms; batch-32 steps
+#: 1.06x (CIFAR), 1.07x (Fashion), 1.09x (LeNet-5); fusing LeNet-5's smaller weights as well: 0.97-0.99x
+FUSED_MIN_SIZE = 4096
+
+
+def _fused(g, w, m, v):
+    """Whether Adam's update of ``w`` runs on the one-pass kernel: contiguous arrays of one float dtype."""
+    from . import config
+    if config.implementation() != "fast" or w.size < FUSED_MIN_SIZE or w.dtype not in (np.float32, np.float64):
+        return False
+    if any(a.dtype != w.dtype or a.shape != w.shape or not a.flags.c_contiguous for a in (g, w, m, v)):
+        return False
+    from .ops import jit
+    return jit.AVAILABLE
+
+
 class Adam(Optimizer):
     """Keras 3 Adam, with t = iterations + 1:
 
@@ -199,6 +217,12 @@ class Adam(Optimizer):
         t = self.iterations + 1
         alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
         m, v = slots["momentum"], slots["velocity"]
+        if not self.amsgrad and _fused(g, w, m, v):  # the same arithmetic in one pass
+            from .ops import adam_fused, jit
+            scalars = (w.dtype.type(x) for x in (1 - self.beta_1, 1 - self.beta_2, alpha, self.epsilon))
+            jit.run(adam_fused.adam_update, g.reshape(-1), w.reshape(-1), m.reshape(-1), v.reshape(-1),
+                    *scalars)
+            return
         m += (g - m) * (1 - self.beta_1)
         v += (g * g - v) * (1 - self.beta_2)
         if self.amsgrad:

@@ -61,7 +61,7 @@ def test_the_twin_is_a_separate_compilation_with_its_own_cache_name():
 
 def _train_two_steps(serial_max_bytes, monkeypatch):
     """A small CNN through every kind of kernel: bias + ReLU, the activation backward (ReLU, tanh),
-    Winograd (blocked or in stages), col2im, max pooling forward and backward."""
+    Winograd (blocked or in stages), col2im, max pooling forward and backward, Adam's update."""
     monkeypatch.setattr(jit, "SERIAL_MAX_BYTES", serial_max_bytes)
     monkeypatch.setattr(jit, "THREADS", 2)
     monkeypatch.setattr(epilogue, "FUSED_MIN_SIZE", 0)
@@ -93,7 +93,7 @@ def test_serial_twins_give_bitwise_the_numbers_of_the_threaded_kernels(blocked, 
     threaded = _train_two_steps(0, monkeypatch)
     assert used == []
     serial = _train_two_steps(1 << 40, monkeypatch)
-    expected = {"bias_relu", "activation_backward", "col2im", "max_forward", "max_backward"}
+    expected = {"bias_relu", "activation_backward", "col2im", "max_forward", "max_backward", "adam_update"}
     expected |= set() if blocked else {"input_transform", "output_transform", "output_grad_transform",
                                        "input_grad_transform"}
     assert set(used) == expected

@@ -77,11 +77,43 @@ def test_sgd_matches_torch(momentum, nesterov):
                            lambda p: torch.optim.SGD(p, lr=0.1, momentum=momentum, nesterov=nesterov))
 
 
+@pytest.mark.parametrize("fused_min_size", [0, 1 << 40], ids=["one-pass-kernel", "numpy"])
 @pytest.mark.parametrize("amsgrad", [False, True])
-def test_adam_matches_torch_without_epsilon(amsgrad):
+def test_adam_matches_torch_without_epsilon(amsgrad, fused_min_size, monkeypatch):
+    monkeypatch.setattr(optimizers, "FUSED_MIN_SIZE", fused_min_size)
     # with ε = 0 Keras's α·m/√v and torch's (lr/bc₁)·m/(√v/√bc₂) are the same number
     assert_same_trajectory(optimizers.Adam(0.01, epsilon=0.0, amsgrad=amsgrad),
                            lambda p: torch.optim.Adam(p, lr=0.01, eps=0.0, amsgrad=amsgrad))
+
+
+@pytest.mark.parametrize("make", [lambda: optimizers.Adam(0.01), lambda: optimizers.AdamW(0.01, weight_decay=0.1)],
+                         ids=["adam", "adamw"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads, serial_max_bytes", [(1, 1 << 40), (2, 0)], ids=["serial-twin", "threads"])
+def test_adam_in_one_pass_gives_the_bits_of_numpys_passes(make, dtype, threads, serial_max_bytes, monkeypatch):
+    """Adam's one-pass kernel (``ops.adam_fused``) does NumPy's operations in NumPy's order and precision."""
+    from faltung.ops import adam_fused, jit
+    monkeypatch.setattr(jit, "THREADS", threads)
+    monkeypatch.setattr(jit, "SERIAL_MAX_BYTES", serial_max_bytes)
+    rng = np.random.default_rng(7)
+    shapes = [(5, 5, 6, 16), (16,), (3000, 7)]
+    start = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    steps = [[(rng.standard_normal(s) * 10 ** rng.uniform(-4, 1)).astype(dtype) for s in shapes] for _ in range(4)]
+    results, calls, run = [], [], jit.run
+    monkeypatch.setattr(jit, "run", lambda kernel, *args, **kw: calls.append(kernel) or run(kernel, *args, **kw))
+    for fused_min_size in (0, 1 << 40):
+        monkeypatch.setattr(optimizers, "FUSED_MIN_SIZE", fused_min_size)
+        optimizer, weights = make(), [w.copy() for w in start]
+        for grads in steps:
+            optimizer.apply_gradients(zip(grads, weights))
+        results.append((weights, [dict(slot) for slot in optimizer.slots]))
+    assert calls == [adam_fused.adam_update] * (len(shapes) * len(steps))  # every update on the kernel, then none
+    for a, b in zip(results[0][0], results[1][0]):
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+    for slots_a, slots_b in zip(results[0][1], results[1][1]):
+        for name in slots_a:
+            np.testing.assert_array_equal(slots_a[name], slots_b[name])
 
 
 def test_adamw_matches_torch_without_epsilon():
