@@ -148,6 +148,7 @@ def test_weight_grad_equals_reference(pad_name, m, path, chunk_bytes, keep_v, mo
         monkeypatch.setattr(winograd, name, value)
     monkeypatch.setattr(winograd, "CHUNK_BYTES", chunk_bytes)
     monkeypatch.setattr(winograd, "KEEP_TRANSFORMED_MAX_BYTES", 1 << 40 if keep_v else 0)
+    monkeypatch.setattr(winograd, "BLOCKED_KEEP_TRANSFORMED_MAX_BYTES", 1 << 40 if keep_v else 0)
     rng = np.random.default_rng(m + len(pad_name))
     x, w = rng.standard_normal((3, 7, 9, 5)), rng.standard_normal((3, 3, 5, 6))  # 7x9: cropped tiles
     b = rng.standard_normal(6)

@@ -69,9 +69,14 @@ CHUNK_BYTES = 32 << 20
 BLOCKED_MAX_FILTER_BYTES = 36 * 128 * 128 * 4
 BLOCK_TILES = 32
 #: the forward keeps its transformed input V for the backward (2.25x the input) while V takes at most
-#: this many bytes; above, it keeps x and the backward makes V again, a chunk (or block) at a time
-#: (less peak memory, one more input transform per step; the blocked kernels: 1.03-1.07x slower)
+#: this many bytes (the chunked path); above, it keeps x and the backward makes V again, a chunk at a time
+#: (less peak memory, one more input transform per step)
 KEEP_TRANSFORMED_MAX_BYTES = 24 << 20
+#: the same for the blocked kernels, whose backward can make V again a block at a time in the core's cache:
+#: cheaper, on Numba's OpenMP threads, than writing V out in the forward and reading it back (A/B, steps
+#: with 0 against 24 MiB: batch 32 Fashion 1.10x, MNIST 1.11x, CIFAR 0.99-1.09x; batch 128 0.99-1.03x),
+#: and less memory
+BLOCKED_KEEP_TRANSFORMED_MAX_BYTES = 0
 #: dX from the forward's tiles, back through its stages (dV = dM U^T, dX = B dV B^T); False: dX as
 #: the full convolution of dY with rot180(W) (formula 3.11), also run as Winograd. Fused kernels only
 ADJOINT_DATA_GRAD = True
@@ -159,8 +164,10 @@ def conv2d_3x3(x, w, pads=(1, 1, 1, 1), m=2, u=None, keep_transform=False, bias=
     else:  # the fused output transform drops what hangs over the edge
         y = np.empty((n, h_out, w_out, k), dtype=x.dtype)
         fused_bias = np.zeros(k, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
-    keep_v = keep_transform and alpha * alpha * n * tiles * c * x.itemsize <= KEEP_TRANSFORMED_MAX_BYTES
+    v_bytes = alpha * alpha * n * tiles * c * x.itemsize
+    keep_v = keep_transform and v_bytes <= KEEP_TRANSFORMED_MAX_BYTES
     if fused is not None and _blocked(u):  # tile blocks through all stages, no padded copy
+        keep_v = keep_transform and v_bytes <= BLOCKED_KEEP_TRANSFORMED_MAX_BYTES
         x = np.ascontiguousarray(x)
         v_all = np.empty((alpha * alpha, n * tiles if keep_v else 0, c), x.dtype)  # every block's V, or none
         fused("conv_blocks", x, top, left, u, fused_bias, relu, tiles_h, tiles_w, BLOCK_TILES, y, v_all,
