@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from . import config
+
 
 class Optimizer:
     #: names of the per-weight state arrays, in the order ``get_state`` lists them
@@ -190,7 +192,6 @@ FUSED_MIN_SIZE = 4096
 
 def _fused(g, w, m, v):
     """Whether Adam's update of ``w`` runs on the one-pass kernel: contiguous arrays of one float dtype."""
-    from . import config
     if config.implementation() != "fast" or w.size < FUSED_MIN_SIZE or w.dtype not in (np.float32, np.float64):
         return False
     if any(a.dtype != w.dtype or a.shape != w.shape or not a.flags.c_contiguous for a in (g, w, m, v)):

@@ -22,8 +22,9 @@ A kernel that calls BLAS itself (``blas.gemm`` inside a ``prange``: Winograd's b
 runs with ``blas_inside=True``: the BLAS is then held to one thread while the kernel runs, so that
 the kernel's threads share the cores among them instead of each starting BLAS threads of its own.
 
-Starting a parallel kernel wakes Numba's sleeping worker threads (they sleep between kernels), which on this project's virtual machines costs ~0.1 ms per kernel even with one thread,
-more than a pass over a few hundred KB takes. So a kernel whose arrays are small
+Starting a parallel kernel wakes Numba's sleeping worker threads (they sleep between kernels), which
+on this project's virtual machines costs ~0.1 ms per kernel even with one thread, more than a pass
+over a few hundred KB takes. So a kernel whose arrays are small
 (``SERIAL_MAX_BYTES``), or that is to run on one thread, runs instead as its serial twin on the
 calling thread: the same Python function compiled without ``parallel`` (its ``prange`` a plain
 ``range``, so the same loop order and partial sums: the same bits). LeNet-5's training step at batch
