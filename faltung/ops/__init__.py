@@ -15,8 +15,10 @@ One-pass Numba kernels behind the fast paths (each tested against the NumPy form
   im2col_fused.py     col2im, a window row at a time
   pool_fused.py       max pooling that records the winning offset, and its gradient routing
   epilogue_fused.py   bias + ReLU, and the activation's backward with the bias gradient, each in one pass
+  adam_fused.py       Adam's update (``optimizers.Adam``), the same bits as NumPy's passes
   blas.py             NumPy's OpenBLAS called from inside those kernels
-  jit.py              how the kernels run: threads, one caller at a time; small ones on the caller's thread
+  jit.py              how the kernels run: OpenMP threads, one caller at a time; small ones (and every one
+                      in a forked child) on the caller's thread
 Process settings:
   threads.py          how many threads the BLAS behind the matrix products uses (threadpoolctl), and
                       how long OpenBLAS's idle threads spin
