@@ -23,8 +23,12 @@ def col2im(cols, kh, kw, sh, sw, xp):
     for image in prange(n):
         for p in range(oh):
             for q in range(ow):
-                r = (image * oh + p) * ow + q
+                window = cols[(image * oh + p) * ow + q]
                 start = q * sw * channels
                 for i in range(kh):
+                    # one row of the window: a run of kw*C numbers in both (1-D views, so that LLVM
+                    # vectorises the add; indexing the 3-D xp inside the loop kept it scalar, 2.2x slower)
+                    target = xp[image, p * sh + i, start:start + run]
+                    source = window[i * run:(i + 1) * run]
                     for e in range(run):
-                        xp[image, p * sh + i, start + e] += cols[r, i * run + e]
+                        target[e] += source[e]
