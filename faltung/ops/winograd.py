@@ -292,7 +292,7 @@ def backward(transformed, dy, w, pads=None, need_dx=True, relu_output=None):
     relu = relu_output is not None
     y = np.ascontiguousarray(relu_output, dtype=dy.dtype) if relu else np.empty((0, 1, 1, k), dy.dtype)
     db_parts = np.empty((jit.thread_count(), k), dy.dtype)
-    du = np.zeros(((m + 2) ** 2, c, k), dtype=dy.dtype)
+    du = np.empty(((m + 2) ** 2, c, k), dtype=dy.dtype)
     dx = np.empty(x_shape if need_dx else (1, 1, 1, c), dtype=dy.dtype)
     u = transformed.u
     if u is None and need_dx:  # a Transformed made without U
@@ -307,7 +307,7 @@ def backward(transformed, dy, w, pads=None, need_dx=True, relu_output=None):
               v_all, y, db_parts, blas_inside=True)
         grads = (dx if need_dx else None), _filter_grad(parts.sum(axis=0), m)
         return grads + (db_parts.sum(axis=0),) if relu else grads
-    product = np.empty_like(du)
+    product = None  # the first chunk's dU goes straight into du, later chunks' through here
     # a chunk of images at a time: the forward's kept V, or V made again from x
     pieces = chunks or [(start, stop, None) for start, stop in _chunks(n, m, tiles_h, tiles_w, max(c, k),
                                                                        dy.itemsize)]
@@ -316,7 +316,7 @@ def backward(transformed, dy, w, pads=None, need_dx=True, relu_output=None):
     v_space = np.empty(most * alpha2 * tiles * c, dy.dtype)
     dm_space = np.empty(most * alpha2 * tiles * k, dy.dtype)
     db = np.zeros(k, dy.dtype)
-    for start, stop, kept in pieces:
+    for index, (start, stop, kept) in enumerate(pieces):
         shape = (alpha2, (stop - start) * tiles)
         v = kept if kept is not None else _input_chunk(x[start:stop], top_left, m, (tiles_h, tiles_w), fused,
                                                        out=_view(v_space, shape + (c,)))
@@ -324,7 +324,11 @@ def backward(transformed, dy, w, pads=None, need_dx=True, relu_output=None):
         fused("output_grad_transform", dy[start:stop], tiles_h, tiles_w, dm, y[start:stop] if relu else y, db_parts)
         if relu:
             db += db_parts.sum(axis=0)
-        du += stacked_matmul(v.transpose(0, 2, 1), dm, out=product)   # dU[xi] += V[xi]^T dM[xi]
+        if index == 0:
+            stacked_matmul(v.transpose(0, 2, 1), dm, out=du)              # dU[xi] = V[xi]^T dM[xi]
+        else:
+            product = np.empty_like(du) if product is None else product
+            du += stacked_matmul(v.transpose(0, 2, 1), dm, out=product)   # dU[xi] += V[xi]^T dM[xi]
         if need_dx:
             dv = stacked_matmul(dm, u.transpose(0, 2, 1), out=_view(v_space, shape + (c,)))  # dM U^T
             dx[start:stop] = 0
