@@ -26,8 +26,9 @@ def col2im(cols, kh, kw, sh, sw, xp):
                 window = cols[(image * oh + p) * ow + q]
                 start = q * sw * channels
                 for i in range(kh):
-                    # one row of the window: a run of kw*C numbers in both (1-D views, so that LLVM
-                    # vectorises the add; indexing the 3-D xp inside the loop kept it scalar, 2.2x slower)
+                    # one row of the window, a run of kw*C numbers in both, as 1-D views: indexed by e
+                    # alone, the add vectorises (xp[..., start + e] kept Numba's negative-index wrap
+                    # inside the loop, which then stayed scalar: 2.2x slower)
                     target = xp[image, p * sh + i, start:start + run]
                     source = window[i * run:(i + 1) * run]
                     for e in range(run):
