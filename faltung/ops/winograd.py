@@ -307,10 +307,10 @@ def backward(transformed, dy, w, pads=None, need_dx=True, relu_output=None):
               v_all, y, db_parts, blas_inside=True)
         grads = (dx if need_dx else None), _filter_grad(parts.sum(axis=0), m)
         return grads + (db_parts.sum(axis=0),) if relu else grads
-    product = None  # the first chunk's dU goes straight into du, later chunks' through here
     # a chunk of images at a time: the forward's kept V, or V made again from x
     pieces = chunks or [(start, stop, None) for start, stop in _chunks(n, m, tiles_h, tiles_w, max(c, k),
                                                                        dy.itemsize)]
+    product = np.empty_like(du) if len(pieces) > 1 else None  # the first chunk's dU goes straight into du
     tiles, alpha2 = tiles_h * tiles_w, (m + 2) ** 2
     most = max(stop - start for start, stop, _ in pieces)  # one V/dV and one dM buffer, reused
     v_space = np.empty(most * alpha2 * tiles * c, dy.dtype)
@@ -327,7 +327,6 @@ def backward(transformed, dy, w, pads=None, need_dx=True, relu_output=None):
         if index == 0:
             stacked_matmul(v.transpose(0, 2, 1), dm, out=du)              # dU[xi] = V[xi]^T dM[xi]
         else:
-            product = np.empty_like(du) if product is None else product
             du += stacked_matmul(v.transpose(0, 2, 1), dm, out=product)   # dU[xi] += V[xi]^T dM[xi]
         if need_dx:
             dv = stacked_matmul(dm, u.transpose(0, 2, 1), out=_view(v_space, shape + (c,)))  # dM U^T
