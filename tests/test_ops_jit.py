@@ -170,3 +170,48 @@ def test_a_users_threading_choices_are_kept():
     parent, child, status, _ = _threads_probe({"NUMBA_THREADING_LAYER": "workqueue", "GOMP_SPINCOUNT": "1000"})
     assert parent == "workqueue 1000 True"
     assert child == "child 1 True" and status == "child exit 0"
+
+
+_VECTORS_PROBE = """
+import numba, numpy as np
+from faltung.ops import jit
+@numba.njit
+def axpy(a, x, y):
+    for i in range(x.shape[0]):
+        y[i] += a * x[i]
+x = np.ones(64, np.float32)
+axpy(np.float32(2), x, x)
+asm = "".join(axpy.inspect_asm().values())
+print(repr(numba.config.CPU_FEATURES), "zmm" in asm, flush=True)
+"""
+
+
+def _vectors_probe(env):
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES", "FALTUNG_WIDE_VECTORS")} | env
+    out = subprocess.run([sys.executable, "-c", _VECTORS_PROBE], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    features, zmm = out.stdout.split()
+    return features, zmm == "True"
+
+
+def test_kernels_use_512_bit_vectors_where_the_cpu_has_avx512():
+    """On an AVX-512 CPU the kernels are compiled without LLVM's preference for 256-bit vectors
+    (zmm registers in the code); elsewhere Numba's own choice is left alone."""
+    from numba.core.codegen import get_host_cpu_features
+    features, zmm = _vectors_probe({})
+    if "+avx512f" in get_host_cpu_features().split(","):
+        assert features.endswith(",-prefer-256-bit'") and zmm
+        assert features == repr(jit.wide_vector_features())
+    else:
+        assert features == "None" and jit.wide_vector_features() is None
+
+
+def test_a_users_cpu_choice_or_faltung_wide_vectors_0_leaves_llvm_alone():
+    assert _vectors_probe({"FALTUNG_WIDE_VECTORS": "0"})[0] == "None"
+    features, zmm = _vectors_probe({"NUMBA_CPU_NAME": "generic"})
+    assert "prefer-256-bit" not in features and not zmm

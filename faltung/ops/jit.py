@@ -50,6 +50,30 @@ AVAILABLE = numba is not None
 if AVAILABLE and "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "default"  # the first of these that loads
     numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
+
+
+def wide_vector_features():
+    """The host CPU's LLVM features with ``-prefer-256-bit`` added on a CPU with AVX-512, else None.
+
+    LLVM's tuning for Intel's AVX-512 cores (Skylake-X to Sapphire Rapids) prefers 256-bit vectors,
+    a guard against the clock drop of the first AVX-512 chips; for AMD's Zen 4 it uses 512 bits.
+    Without the preference the kernels' channel loops run 16 floats per instruction instead of 8
+    (measured on an Intel Xeon with AVX-512, model 167: the CIFAR CNN's 32 -> 32 Winograd forward
+    1.35x faster, its training step at batch 128 1.03-1.06x). The same loops and sums: elementwise
+    work gives the same bits, and no kernel lets LLVM reorder a sum (no ``fastmath``).
+    """
+    from numba.core.codegen import get_host_cpu_features
+    features = get_host_cpu_features()
+    if "+avx512f" not in features.split(","):
+        return None
+    return features + ",-prefer-256-bit"
+
+
+if (AVAILABLE and numba.config.CPU_FEATURES is None and numba.config.CPU_NAME is None
+        and os.environ.get("FALTUNG_WIDE_VECTORS", "1") != "0"):
+    # read once, when Numba's CPU code generator starts (at its first compilation); a user's
+    # NUMBA_CPU_NAME / NUMBA_CPU_FEATURES, or FALTUNG_WIDE_VECTORS=0, leaves LLVM's choice alone
+    numba.config.CPU_FEATURES = wide_vector_features()
 _LOCK = threading.Lock()
 _STARTED = False
 _FORKED = False
