@@ -22,7 +22,7 @@ CASES = [  # (x shape, kernel (kh, kw, C, F), strides, padding, dilation)
 
 def _conv(x, w, b, strides, padding, dilation):
     y, cache = conv_ops.conv2d_forward(x, w, b, strides, padding, dilation)
-    dy = np.random.default_rng(1).standard_normal(y.shape)
+    dy = np.random.default_rng(1).standard_normal(y.shape).astype(y.dtype)
     return (y,) + conv_ops.conv2d_backward(dy, cache)
 
 
@@ -74,6 +74,33 @@ def test_weight_grad_in_blocks_of_rows_equals_reference(monkeypatch, chunk_bytes
     fast = _conv(x, w, b, strides, padding, dilation)
     np.testing.assert_allclose(fast[2], expected[2], rtol=1e-10, atol=1e-12)
     assert products and all(cols.shape[0] > block for cols, _ in products)  # more than one block each time
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("small_product", [1, 1 << 40], ids=["one-row-blocks", "one-block"])
+@pytest.mark.parametrize("x_shape, w_shape, strides, padding, dilation",
+                         CASES + [((2, 9, 9, 6), (5, 5, 6, 16), (1, 1), "valid", (1, 1))])  # LeNet C3: (P, K) cols
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_weight_grad_with_rows_split_over_threads_equals_reference(monkeypatch, dtype, small_product, threads,
+                                                                   x_shape, w_shape, strides, padding, dilation):
+    """dW = colsᵀ @ dY with the rows shared out over the threads (``blas.transposed_product``), each
+    thread's share in blocks of rows; cols in im2col's (K, P) layout (few channels) and as (P, K)."""
+    from faltung.ops import blas, jit
+    rng = np.random.default_rng(7)
+    x, w, b = (rng.standard_normal(s).astype(dtype) for s in (x_shape, w_shape, w_shape[3:]))
+    with config.use_implementation("reference"):
+        expected = _conv(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), strides, padding,
+                         dilation)
+    monkeypatch.setattr(conv_ops, "SPLIT_MIN_PRODUCT", 0)
+    monkeypatch.setattr(conv_ops, "SMALL_PRODUCT", small_product)
+    monkeypatch.setattr(jit, "THREADS", threads)
+    calls = []
+    monkeypatch.setattr(blas, "transposed_product", _counting(blas.transposed_product, calls))
+    fast = _conv(x, w, b, strides, padding, dilation)
+    assert calls, "the split product did not run"
+    assert fast[2].dtype == dtype
+    tolerance = 1e-10 if dtype == np.float64 else 2e-4
+    np.testing.assert_allclose(fast[2], expected[2], rtol=tolerance, atol=tolerance)
 
 
 def test_bias_grad_sums_over_batch_and_space():

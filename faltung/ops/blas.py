@@ -9,13 +9,16 @@ BLAS to one thread meanwhile).
 
   ``gemm(a, b, out, transpose_a, beta)``   out = op(a) @ b + beta * out, op(a) = a.T if transpose_a
                                            a, b, out: C-contiguous 2-D float32 or float64 arrays
+  ``transposed_product(a, a_is_colsT, b, parts, rows)``
+                                           parts[t] = thread t's share of colsᵀ @ b (a weight
+                                           gradient dW = colsᵀ @ dY; the caller sums the parts)
 
 ``NUMPY_BLAS`` says whether NumPy's BLAS was found (the PyPI wheels on Linux and Windows ship
 OpenBLAS with 64-bit integers, ``scipy_cblas_sgemm64_``); where it is not, ``gemm`` falls back to
 Numba's ``np.dot`` (correct, just not parallel).
 """
 import numpy as np
-from numba import njit, types
+from numba import njit, prange, types
 
 _SYMBOLS = {"scipy_cblas_sgemm64_": "scipy_cblas_dgemm64_", "cblas_sgemm64_": "cblas_dgemm64_"}
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
@@ -48,16 +51,47 @@ if NUMPY_BLAS:
     _dgemm = _cblas_gemm(_FOUND[1], types.float64)
 
     @njit(cache=True)
-    def _gemm_cblas(a, b, out, transpose_a, beta):
+    def _gemm_lda(a, lda, b, out, transpose_a, beta, k):
+        """out = op(a) @ b[:k] + beta * out, with a's rows ``lda`` elements apart (a may be a slice
+        of a wider C-contiguous matrix: its columns s: or its rows s:)."""
         m, n = out.shape
-        k = b.shape[0]
         trans = _TRANS if transpose_a else _NO_TRANS
         if a.itemsize == 4:
-            _sgemm(_ROW_MAJOR, trans, _NO_TRANS, m, n, k, np.float32(1), a.ctypes, a.shape[1],
+            _sgemm(_ROW_MAJOR, trans, _NO_TRANS, m, n, k, np.float32(1), a.ctypes, lda,
                    b.ctypes, n, np.float32(beta), out.ctypes, n)
         else:
-            _dgemm(_ROW_MAJOR, trans, _NO_TRANS, m, n, k, 1.0, a.ctypes, a.shape[1],
+            _dgemm(_ROW_MAJOR, trans, _NO_TRANS, m, n, k, 1.0, a.ctypes, lda,
                    b.ctypes, n, np.float64(beta), out.ctypes, n)
+
+    @njit(cache=True)
+    def _gemm_cblas(a, b, out, transpose_a, beta):
+        _gemm_lda(a, a.shape[1], b, out, transpose_a, beta, b.shape[0])
+
+    @njit(parallel=True, cache=True)
+    def transposed_product(a, a_is_cols_t, b, parts, rows):
+        """``parts[t] = Σ_p cols[p]ᵀ b[p]`` over thread t's share of the P rows, ``rows`` at a time.
+
+        cols: (P, K), given as ``a`` itself (C-contiguous) or, if ``a_is_cols_t``, as its C-contiguous
+        transpose ``a: (K, P)`` (im2col's layout for few channels); b: (P, F) C-contiguous;
+        parts: (T, K, F). The rows are split over the threads (OpenBLAS threads such a product, with
+        a long inner dimension and a small (K, F) output, poorly), and each thread multiplies blocks
+        of ``rows`` rows, small enough for OpenBLAS's small-matrix kernels (``conv.SMALL_PRODUCT``).
+        """
+        p = b.shape[0]
+        threads = parts.shape[0]
+        share = (p + threads - 1) // threads
+        for t in prange(threads):
+            out = parts[t]
+            out[:] = 0
+            stop = min(p, (t + 1) * share)
+            beta = 0.0
+            for start in range(t * share, stop, rows):
+                k = min(stop, start + rows) - start
+                if a_is_cols_t:  # columns start: of (K, P), row length P
+                    _gemm_lda(a[:, start:], a.shape[1], b[start:], out, False, beta, k)
+                else:            # rows start: of (P, K), transposed
+                    _gemm_lda(a[start:], a.shape[1], b[start:], out, True, beta, k)
+                beta = 1.0
 
 
 @njit(cache=True)
