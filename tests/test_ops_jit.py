@@ -146,16 +146,20 @@ print("child exit", os.waitpid(pid, 0)[1], flush=True)
 """
 
 
-def _threads_probe(env):
+def _probe(script, env, unset):
+    """The lines ``script`` prints in a fresh Python, with ``unset`` removed from the environment and
+    ``env`` added (settings read only when Numba or libgomp start)."""
     import os
     import subprocess
     import sys
-    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_THREADING_LAYER", "GOMP_SPINCOUNT",
-                                                            "OMP_WAIT_POLICY")} | env
-    out = subprocess.run([sys.executable, "-c", _THREADS_PROBE], env=env, capture_output=True, text=True,
-                         timeout=300)
+    env = {k: v for k, v in os.environ.items() if k not in unset} | env
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     return out.stdout.split("\n")
+
+
+def _threads_probe(env):
+    return _probe(_THREADS_PROBE, env, ("NUMBA_THREADING_LAYER", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY"))
 
 
 def test_kernels_run_on_openmp_threads_that_leave_no_setting_to_children_and_survive_a_fork():
@@ -187,15 +191,8 @@ print(repr(numba.config.CPU_FEATURES), "zmm" in asm, flush=True)
 
 
 def _vectors_probe(env):
-    import os
-    import subprocess
-    import sys
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES", "FALTUNG_WIDE_VECTORS")} | env
-    out = subprocess.run([sys.executable, "-c", _VECTORS_PROBE], env=env, capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == 0, out.stderr
-    features, zmm = out.stdout.split()
+    unset = ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES", "FALTUNG_WIDE_VECTORS")
+    features, zmm = _probe(_VECTORS_PROBE, env, unset)[0].split()
     return features, zmm == "True"
 
 

@@ -9,7 +9,7 @@ BLAS to one thread meanwhile).
 
   ``gemm(a, b, out, transpose_a, beta)``   out = op(a) @ b + beta * out, op(a) = a.T if transpose_a
                                            a, b, out: C-contiguous 2-D float32 or float64 arrays
-  ``transposed_product(a, a_is_colsT, b, parts, rows)``
+  ``transposed_product(a, a_is_cols_t, b, parts, rows)``
                                            parts[t] = thread t's share of colsᵀ @ b (a weight
                                            gradient dW = colsᵀ @ dY; the caller sums the parts)
 

@@ -180,14 +180,14 @@ def _transposed_product(cols, dy2):
     when the blocks can be small enough for OpenBLAS's small-matrix kernels (``SMALL_PRODUCT``).
     A large product (``SPLIT_MIN_PRODUCT``) has its rows split over the threads (``blas.transposed_product``)."""
     k, f = cols.shape[1], dy2.shape[1]
+    rows = SMALL_PRODUCT // (k * f)
     if cols.shape[0] * k * f >= SPLIT_MIN_PRODUCT and _split_rows_possible(cols, dy2):
         from . import blas, jit
         layout_t = not cols.flags.c_contiguous  # im2col's (K, P) layout for few channels
         parts = np.empty((jit.thread_count(), k, f), dtype=dy2.dtype)
         jit.run(blas.transposed_product, cols.T if layout_t else cols, layout_t, np.ascontiguousarray(dy2),
-                parts, max(1, SMALL_PRODUCT // (k * f)), blas_inside=True)
+                parts, max(1, rows), blas_inside=True)
         return parts[0] if len(parts) == 1 else parts.sum(axis=0)
-    rows = SMALL_PRODUCT // (k * f)
     if rows < MIN_BLOCK_ROWS or cols.shape[0] <= rows:
         return cols.T @ dy2
     total = cols[:rows].T @ dy2[:rows]

@@ -74,6 +74,7 @@ if (AVAILABLE and numba.config.CPU_FEATURES is None and numba.config.CPU_NAME is
     # read once, when Numba's CPU code generator starts (at its first compilation); a user's
     # NUMBA_CPU_NAME / NUMBA_CPU_FEATURES, or FALTUNG_WIDE_VECTORS=0, leaves LLVM's choice alone
     numba.config.CPU_FEATURES = wide_vector_features()
+
 _LOCK = threading.Lock()
 _STARTED = False
 _FORKED = False
